@@ -1,0 +1,1 @@
+"""tickwork actors: the Pykka scheduling runtime."""

@@ -1,0 +1,1 @@
+"""tickwork codec: messages as msgspec Structs and a MessagePack Protocol registry."""

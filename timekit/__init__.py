@@ -1,0 +1,23 @@
+"""timekit: pure, exact microsecond time values, the schedule algebra and clocks.
+
+No threads are started and no I/O is done here; everything is a value except the
+clocks, which only block the calling thread when asked to wait.
+"""
+
+from timekit.duration import Duration
+from timekit.timestamp import Timestamp
+from timekit.schedule import ScheduleAt
+from timekit.clock import Clock, SystemClock, VirtualClock, Waiter
+from timekit.metrics import PrecisionTimer, TimeMetrics
+
+__all__ = [
+    "Clock",
+    "Duration",
+    "PrecisionTimer",
+    "ScheduleAt",
+    "SystemClock",
+    "TimeMetrics",
+    "Timestamp",
+    "VirtualClock",
+    "Waiter",
+]
