@@ -1,0 +1,508 @@
+"""Duration: an exact, signed span of time in integer microseconds.
+
+Values are immutable and hashable. Every conversion from a non-integer number
+rounds half-to-even to the nearest microsecond using exact rational arithmetic,
+so ``Duration.from_seconds(8.2).micros == 8_200_000``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import timedelta
+from decimal import Decimal
+from fractions import Fraction
+from numbers import Rational
+from typing import Any, ClassVar, Final, Union
+
+__all__ = ["Duration"]
+
+#: Numbers accepted by the factories and by ``*`` and ``/``.
+Number = Union[int, float, Fraction, Decimal]
+
+MIN_MICROS: Final = -(2**63)
+MAX_MICROS: Final = 2**63 - 1
+
+_US_PER_MS: Final = 1_000
+_US_PER_S: Final = 1_000_000
+_US_PER_MIN: Final = 60_000_000
+_US_PER_H: Final = 3_600_000_000
+_US_PER_D: Final = 86_400_000_000
+
+_new = object.__new__
+
+
+def _round_div(num: int, den: int) -> int:
+    """Return num / den rounded half-to-even (den must be non-zero)."""
+    if den < 0:
+        num, den = -num, -den
+    q, r = divmod(num, den)
+    r2 = r + r
+    if r2 > den or (r2 == den and q & 1):
+        q += 1
+    return q
+
+
+def _ratio(value: object, what: str) -> tuple[int, int]:
+    """Return value as an exact (numerator, denominator) pair.
+
+    Raises TypeError for bools and non-numbers and ValueError for NaN/inf.
+    """
+    cls = value.__class__
+    if cls is int:
+        return value, 1  # type: ignore[return-value]
+    if cls is bool:
+        raise TypeError(f"{what} must be a number, not bool ({value!r}); pass an int or float")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{what} must be finite, got {value!r}")
+        return value.as_integer_ratio()
+    if isinstance(value, int):
+        return int(value), 1
+    if isinstance(value, Rational):
+        return int(value.numerator), int(value.denominator)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"{what} must be finite, got {value!r}")
+        return value.as_integer_ratio()
+    index = getattr(cls, "__index__", None)
+    if index is not None:
+        return index(value), 1
+    raise TypeError(
+        f"{what} must be an int, float, Fraction or Decimal, not {cls.__name__} ({value!r})"
+    )
+
+
+def _scaled(value: object, unit: int, what: str) -> int:
+    """Return value * unit rounded half-to-even to an int (exact)."""
+    if value.__class__ is int:
+        return value * unit  # type: ignore[operator]
+    num, den = _ratio(value, what)
+    if den == 1:
+        return num * unit
+    return _round_div(num * unit, den)
+
+
+def _overflow(micros: int) -> OverflowError:
+    return OverflowError(
+        f"Duration of {micros} microseconds is out of range: it must lie within "
+        f"[{MIN_MICROS}, {MAX_MICROS}] (a signed 64-bit integer, about +/-292,000 years)"
+    )
+
+
+def _make(micros: int) -> Duration:
+    """Build a Duration from a range-checked int without validation."""
+    d = _new(Duration)
+    d._micros = micros
+    return d
+
+
+def _checked(micros: int) -> Duration:
+    if MIN_MICROS <= micros <= MAX_MICROS:
+        d = _new(Duration)
+        d._micros = micros
+        return d
+    raise _overflow(micros)
+
+
+# --------------------------------------------------------------------------- parsing
+
+_NUM = r"(\d+(?:\.\d+)?|\.\d+)"
+_COMPACT_UNITS: Final = {
+    "d": _US_PER_D,
+    "h": _US_PER_H,
+    "min": _US_PER_MIN,
+    "m": _US_PER_MIN,
+    "s": _US_PER_S,
+    "ms": _US_PER_MS,
+    "us": 1,
+    "\u00b5s": 1,  # micro sign
+    "\u03bcs": 1,  # Greek small letter mu
+}
+_COMPACT_RANK: Final = {"d": 0, "h": 1, "min": 2, "m": 2, "s": 3, "ms": 4, "us": 5, "\u00b5s": 5, "\u03bcs": 5}
+_COMPACT_PART = re.compile(_NUM + r"\s*(ms|min|us|\u00b5s|\u03bcs|d|h|m|s)\s*")
+_ISO = re.compile(
+    r"([+-])?P(?!$)"
+    r"(?:(\d+(?:[.,]\d+)?)W)?"
+    r"(?:(\d+(?:[.,]\d+)?)D)?"
+    r"(?:T(?=\d|[.,])"
+    r"(?:(\d+(?:[.,]\d+)?)H)?"
+    r"(?:(\d+(?:[.,]\d+)?)M)?"
+    r"(?:(\d+(?:[.,]\d+)?)S)?)?",
+    re.IGNORECASE,
+)
+_ISO_UNITS: Final = (7 * _US_PER_D, _US_PER_D, _US_PER_H, _US_PER_MIN, _US_PER_S)
+
+
+def _parse_error(text: str, why: str = "") -> ValueError:
+    extra = f" ({why})" if why else ""
+    return ValueError(
+        f"Invalid duration {text!r}{extra}: use compact text such as '1h30m', '250ms', "
+        "'1.5s', '500us', '2d' or '-5s' (units d, h, m/min, s, ms, us/\u00b5s), or ISO 8601 "
+        "such as 'PT1H30M', 'P1DT2H' or 'PT0.5S' (weeks, days, hours, minutes, seconds)"
+    )
+
+
+def _parse(text: str) -> int:
+    s = text.strip()
+    if not s:
+        raise _parse_error(text, "empty")
+    sign = 1
+    body = s
+    if body[0] in "+-":
+        sign = -1 if body[0] == "-" else 1
+        body = body[1:].lstrip()
+    if body[:1] in ("P", "p"):
+        m = _ISO.fullmatch(s)
+        if m is None:
+            if re.search(r"\d+(?:[.,]\d+)?[Yy]|P[^T]*\d+(?:[.,]\d+)?[Mm]", s):
+                raise _parse_error(text, "years and months have no fixed length")
+            raise _parse_error(text)
+        total = Fraction(0)
+        for group, unit in zip(m.groups()[1:], _ISO_UNITS):
+            if group is not None:
+                total += Fraction(group.replace(",", ".")) * unit
+        if m.group(1) == "-":
+            total = -total
+        return _round_div(total.numerator, total.denominator)
+    if body == "0":
+        return 0
+    pos = 0
+    total = Fraction(0)
+    last_rank = -1
+    n = len(body)
+    while pos < n:
+        m = _COMPACT_PART.match(body, pos)
+        if m is None:
+            raise _parse_error(text)
+        unit = m.group(2)
+        rank = _COMPACT_RANK[unit]
+        if rank <= last_rank:
+            raise _parse_error(text, "give each unit once, largest first")
+        last_rank = rank
+        total += Fraction(m.group(1)) * _COMPACT_UNITS[unit]
+        pos = m.end()
+    total *= sign
+    return _round_div(total.numerator, total.denominator)
+
+
+# --------------------------------------------------------------------------- formatting
+
+# (unit micros, suffix, tenths threshold at which the value rolls into the next unit)
+_HUMAN_UNITS: Final = (
+    (_US_PER_MS, "ms", 10_000),
+    (_US_PER_S, "s", 600),
+    (_US_PER_MIN, "min", 600),
+    (_US_PER_H, "h", 240),
+    (_US_PER_D, "d", None),
+)
+
+
+def _human(micros: int) -> str:
+    a = -micros if micros < 0 else micros
+    sign = "-" if micros < 0 else ""
+    if a < _US_PER_MS:
+        return f"{sign}{a}\u03bcs"
+    if a < _US_PER_S:
+        i = 0
+    elif a < _US_PER_MIN:
+        i = 1
+    elif a < _US_PER_H:
+        i = 2
+    elif a < _US_PER_D:
+        i = 3
+    else:
+        i = 4
+    while True:
+        unit, suffix, limit = _HUMAN_UNITS[i]
+        tenths = _round_div(a * 10, unit)
+        if limit is None or tenths < limit:
+            whole, frac = divmod(tenths, 10)
+            return f"{sign}{whole}.{frac}{suffix}"
+        i += 1
+
+
+# --------------------------------------------------------------------------- class
+
+
+class Duration:
+    """An immutable, exact, signed time span in integer microseconds.
+
+    The range is that of a signed 64-bit integer; results outside it raise
+    OverflowError. Arithmetic never clamps: ``5s - 10s == -5s``.
+    """
+
+    __slots__ = ("_micros",)
+
+    _micros: int
+
+    ZERO: ClassVar[Duration]
+    MIN: ClassVar[Duration]
+    MAX: ClassVar[Duration]
+
+    def __new__(cls, micros: int) -> Duration:
+        """Create a Duration of ``micros`` microseconds (an int)."""
+        mc = micros.__class__
+        if mc is not int:
+            if mc is bool:
+                raise TypeError(
+                    f"Duration(micros) needs an int, not bool ({micros!r}); pass an int number of microseconds"
+                )
+            if isinstance(micros, float):
+                raise TypeError(
+                    f"Duration(micros) needs an int, not float ({micros!r}); "
+                    "use Duration.from_seconds() / from_millis() / from_micros() for floats"
+                )
+            if not isinstance(micros, int):
+                raise TypeError(
+                    f"Duration(micros) needs an int number of microseconds, not {mc.__name__} "
+                    f"({micros!r}); use Duration.from_seconds() or Duration.parse() for other inputs"
+                )
+            micros = int(micros)
+        if MIN_MICROS <= micros <= MAX_MICROS:
+            d = _new(cls)
+            d._micros = micros
+            return d
+        raise _overflow(micros)
+
+    # ------------------------------------------------------------------ factories
+
+    @classmethod
+    def from_micros(cls, micros: Number) -> Duration:
+        """Duration of ``micros`` microseconds (non-integers round half-to-even)."""
+        return _checked(_scaled(micros, 1, "micros"))
+
+    @classmethod
+    def from_millis(cls, millis: Number) -> Duration:
+        """Duration of ``millis`` milliseconds, rounded half-to-even to a microsecond."""
+        return _checked(_scaled(millis, _US_PER_MS, "millis"))
+
+    @classmethod
+    def from_seconds(cls, seconds: Number) -> Duration:
+        """Duration of ``seconds`` seconds, rounded half-to-even to a microsecond."""
+        return _checked(_scaled(seconds, _US_PER_S, "seconds"))
+
+    @classmethod
+    def from_minutes(cls, minutes: Number) -> Duration:
+        """Duration of ``minutes`` minutes, rounded half-to-even to a microsecond."""
+        return _checked(_scaled(minutes, _US_PER_MIN, "minutes"))
+
+    @classmethod
+    def from_hours(cls, hours: Number) -> Duration:
+        """Duration of ``hours`` hours, rounded half-to-even to a microsecond."""
+        return _checked(_scaled(hours, _US_PER_H, "hours"))
+
+    @classmethod
+    def from_days(cls, days: Number) -> Duration:
+        """Duration of ``days`` 24-hour days, rounded half-to-even to a microsecond."""
+        return _checked(_scaled(days, _US_PER_D, "days"))
+
+    @classmethod
+    def from_timedelta(cls, td: timedelta) -> Duration:
+        """Exact Duration equal to a ``datetime.timedelta``."""
+        if not isinstance(td, timedelta):
+            raise TypeError(
+                f"from_timedelta() needs a datetime.timedelta, not {type(td).__name__} ({td!r})"
+            )
+        return _checked((td.days * 86_400 + td.seconds) * _US_PER_S + td.microseconds)
+
+    @classmethod
+    def parse(cls, text: str) -> Duration:
+        """Parse compact text ("1h30m", "250ms", "1.5s", "-5s") or ISO 8601 ("PT1H30M")."""
+        if not isinstance(text, str):
+            raise TypeError(
+                f"Duration.parse() needs a str such as '1h30m' or 'PT1H30M', not {type(text).__name__}"
+            )
+        return _checked(_parse(text))
+
+    # ------------------------------------------------------------------ accessors
+
+    @property
+    def micros(self) -> int:
+        """The exact signed number of microseconds."""
+        return self._micros
+
+    def total_seconds(self) -> float:
+        """Seconds as a float (correctly rounded)."""
+        return self._micros / _US_PER_S
+
+    def to_timedelta(self) -> timedelta:
+        """The exact equivalent ``datetime.timedelta``."""
+        return timedelta(microseconds=self._micros)
+
+    def is_zero(self) -> bool:
+        """True when the span is exactly zero."""
+        return self._micros == 0
+
+    def is_positive(self) -> bool:
+        """True when the span is strictly greater than zero."""
+        return self._micros > 0
+
+    def is_negative(self) -> bool:
+        """True when the span is strictly less than zero."""
+        return self._micros < 0
+
+    # ------------------------------------------------------------------ arithmetic
+
+    def __add__(self, other: Duration) -> Duration:
+        if isinstance(other, Duration):
+            r = self._micros + other._micros
+            if MIN_MICROS <= r <= MAX_MICROS:
+                d = _new(Duration)
+                d._micros = r
+                return d
+            raise _overflow(r)
+        return NotImplemented
+
+    __radd__ = __add__
+
+    def __sub__(self, other: Duration) -> Duration:
+        if isinstance(other, Duration):
+            r = self._micros - other._micros
+            if MIN_MICROS <= r <= MAX_MICROS:
+                d = _new(Duration)
+                d._micros = r
+                return d
+            raise _overflow(r)
+        return NotImplemented
+
+    def __rsub__(self, other: Duration) -> Duration:
+        if isinstance(other, Duration):
+            return _checked(other._micros - self._micros)
+        return NotImplemented
+
+    def __mul__(self, other: Number) -> Duration:
+        if other.__class__ is int:
+            r = self._micros * other  # type: ignore[operator]
+            if MIN_MICROS <= r <= MAX_MICROS:
+                d = _new(Duration)
+                d._micros = r
+                return d
+            raise _overflow(r)
+        if isinstance(other, Duration):
+            raise TypeError(
+                "cannot multiply a Duration by a Duration; multiply by a number, "
+                "or use d.micros * e.micros for a plain int"
+            )
+        if not isinstance(other, (int, float, Rational, Decimal)):
+            return NotImplemented
+        num, den = _ratio(other, "multiplier")
+        return _checked(_round_div(self._micros * num, den))
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other: Number | Duration) -> Any:
+        """Duration / number -> Duration (half-to-even); Duration / Duration -> float."""
+        if isinstance(other, Duration):
+            if other._micros == 0:
+                raise ZeroDivisionError("cannot divide by a zero Duration; check the divisor first")
+            return self._micros / other._micros
+        if not isinstance(other, (int, float, Rational, Decimal)):
+            return NotImplemented
+        num, den = _ratio(other, "divisor")
+        if num == 0:
+            raise ZeroDivisionError("cannot divide a Duration by zero; check the divisor first")
+        return _checked(_round_div(self._micros * den, num))
+
+    def __floordiv__(self, other: Duration | int) -> Any:
+        """Duration // Duration -> int; Duration // int -> Duration (both floor)."""
+        if isinstance(other, Duration):
+            if other._micros == 0:
+                raise ZeroDivisionError("cannot floor-divide by a zero Duration; check the divisor first")
+            return self._micros // other._micros
+        if isinstance(other, int) and other.__class__ is not bool:
+            if other == 0:
+                raise ZeroDivisionError("cannot floor-divide a Duration by zero; check the divisor first")
+            return _checked(self._micros // other)
+        return NotImplemented
+
+    def __mod__(self, other: Duration) -> Duration:
+        if isinstance(other, Duration):
+            if other._micros == 0:
+                raise ZeroDivisionError("cannot take a Duration modulo a zero Duration; check the divisor first")
+            return _make(self._micros % other._micros)
+        return NotImplemented
+
+    def __divmod__(self, other: Duration) -> tuple[int, Duration]:
+        if isinstance(other, Duration):
+            if other._micros == 0:
+                raise ZeroDivisionError("cannot divmod by a zero Duration; check the divisor first")
+            q, r = divmod(self._micros, other._micros)
+            return q, _make(r)
+        return NotImplemented
+
+    def __neg__(self) -> Duration:
+        return _checked(-self._micros)
+
+    def __pos__(self) -> Duration:
+        return self
+
+    def __abs__(self) -> Duration:
+        return self if self._micros >= 0 else _checked(-self._micros)
+
+    def __bool__(self) -> bool:
+        return self._micros != 0
+
+    # ------------------------------------------------------------------ comparison
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Duration):
+            return self._micros == other._micros
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        if isinstance(other, Duration):
+            return self._micros != other._micros
+        return NotImplemented
+
+    def __lt__(self, other: Duration) -> bool:
+        if isinstance(other, Duration):
+            return self._micros < other._micros
+        return NotImplemented
+
+    def __le__(self, other: Duration) -> bool:
+        if isinstance(other, Duration):
+            return self._micros <= other._micros
+        return NotImplemented
+
+    def __gt__(self, other: Duration) -> bool:
+        if isinstance(other, Duration):
+            return self._micros > other._micros
+        return NotImplemented
+
+    def __ge__(self, other: Duration) -> bool:
+        if isinstance(other, Duration):
+            return self._micros >= other._micros
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._micros)
+
+    # ------------------------------------------------------------------ text / pickle
+
+    def format_precise(self) -> str:
+        """Exact text in microseconds, e.g. "30500000μs"."""
+        return f"{self._micros}\u03bcs"
+
+    def format_human_readable(self) -> str:
+        """Short text in the largest fitting unit, e.g. "1.5ms", "30.0s", "2.0h"."""
+        return _human(self._micros)
+
+    __str__ = format_human_readable
+
+    def __repr__(self) -> str:
+        return f"Duration(micros={self._micros})"
+
+    def __reduce__(self) -> tuple[type[Duration], tuple[int]]:
+        return (Duration, (self._micros,))
+
+    def __copy__(self) -> Duration:
+        return self
+
+    def __deepcopy__(self, memo: object) -> Duration:
+        return self
+
+
+Duration.ZERO = _make(0)
+Duration.MIN = _make(MIN_MICROS)
+Duration.MAX = _make(MAX_MICROS)
