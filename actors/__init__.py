@@ -1,1 +1,29 @@
-"""tickwork actors: the Pykka scheduling runtime."""
+"""tickwork actors: the Pykka scheduling runtime.
+
+A clock actor keeps the deadlines and sends `Tick`s; each schedule is an actor
+(pooled on a few dispatcher threads) that runs its work on the execution pool and
+re-arms; a supervisor actor keeps statistics, runs callbacks and restarts what
+crashes. `Scheduler` is the facade that spawns and messages them.
+"""
+
+from actors.functions import schedule_at, schedule_once, schedule_repeating
+from actors.messages import Cancel, Pause, Resume, Tick, Update
+from actors.results import ScheduleInfo, ScheduleResult, ScheduleStatus
+from actors.runtime import UpdateCallbackError
+from actors.scheduler import Scheduler
+
+__all__ = [
+    "Cancel",
+    "Pause",
+    "Resume",
+    "ScheduleInfo",
+    "ScheduleResult",
+    "ScheduleStatus",
+    "Scheduler",
+    "Tick",
+    "Update",
+    "UpdateCallbackError",
+    "schedule_at",
+    "schedule_once",
+    "schedule_repeating",
+]

@@ -1,0 +1,54 @@
+"""Counting work in flight, so `Scheduler.wait_idle` knows when everything due has run."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+__all__ = ["Activity"]
+
+
+class Activity:
+    """A counter of outstanding work with a wait-for-zero.
+
+    Every unit of work the runtime starts (a tick sent, a schedule actor starting)
+    holds one token until its last effect is visible: the execution ran, its result
+    was recorded and callbacks ran, and the next deadline was told to the clock actor.
+    """
+
+    __slots__ = ("_cond", "_count", "on_zero")
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._count = 0
+        #: Called (outside the lock) each time the count drops to zero.
+        self.on_zero: Callable[[], None] | None = None
+
+    def add(self, n: int = 1) -> None:
+        with self._cond:
+            self._count += n
+
+    def done(self, n: int = 1) -> None:
+        with self._cond:
+            self._count -= n
+            if self._count > 0:
+                return
+            self._count = 0
+            self._cond.notify_all()
+        if self.on_zero is not None:
+            self.on_zero()
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+    def wait_zero(self, deadline: float | None) -> bool:
+        """Block until the count is zero or ``deadline`` (time.monotonic) passes."""
+        with self._cond:
+            while self._count > 0:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+            return True

@@ -1,0 +1,245 @@
+"""The clock actor: keeps every pending deadline and sends `Tick`s when they come due.
+
+It is a Pykka `ThreadingActor` (one thread per scheduler) with an inbox of its own:
+when no message is waiting, ``get()`` fires every due deadline and then sleeps on the
+clock's `Waiter` until the earliest deadline or until a message arrives (a ``put``
+wakes it), so idle CPU is zero and an earlier new deadline preempts the wait.
+
+Deadlines are plain ints in two heaps (timeline and wall time, see `Timebase`),
+with lazy cancellation: an entry is live only while ``armed[sid]`` still equals the
+generation it was armed with, so disarming is O(1) and re-arming O(log n).
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import pykka
+from pykka._envelope import Envelope
+
+from actors.activity import Activity
+from actors.messages import Tick
+from actors.threaded import OwnThreadActor
+from actors.timebase import Timebase
+
+__all__ = ["ClockActor"]
+
+logger = logging.getLogger("tickwork")
+
+#: While wall-time deadlines are pending, re-read the wall clock at least this often
+#: (µs), so a wall clock stepped forward is noticed within a second.
+WALL_RECHECK_US = 1_000_000
+
+
+class _Arm:
+    __slots__ = ("deadline", "generation", "sid", "wall")
+
+    def __init__(self, sid: int, generation: int, deadline: int, wall: bool) -> None:
+        self.sid = sid
+        self.generation = generation
+        self.deadline = deadline
+        self.wall = wall
+
+
+class _Disarm:
+    __slots__ = ("sid",)
+
+    def __init__(self, sid: int) -> None:
+        self.sid = sid
+
+
+class _Flush:
+    """Fire everything due now; replies with the number of ticks sent."""
+
+
+class _ClockInbox:
+    """A FIFO inbox whose ``get`` fires due deadlines while it waits."""
+
+    __slots__ = ("_actor", "_q")
+
+    def __init__(self, actor: ClockActor) -> None:
+        self._actor = actor
+        self._q: deque[Envelope[Any]] = deque()
+
+    def put(self, envelope: Envelope[Any], /) -> None:
+        self._q.append(envelope)
+        self._actor.waiter.wake()
+
+    def get(self) -> Envelope[Any]:
+        q = self._q
+        actor = self._actor
+        while True:
+            timeout = actor.fire_due()
+            if q:
+                return q.popleft()
+            actor.waiter.wait(timeout)
+
+    def empty(self) -> bool:
+        return not self._q
+
+
+class ClockActor(OwnThreadActor):
+    """Owns the deadlines of one scheduler and tells schedule actors `Tick`."""
+
+    def __init__(
+        self,
+        timebase: Timebase,
+        resolve: Callable[[int], pykka.ActorRef[Any] | None],
+        activity: Activity,
+        *,
+        name: str = "tickwork-clock",
+        daemon: bool = False,
+    ) -> None:
+        self.timebase = timebase
+        self.waiter = timebase.clock.waiter()
+        self._resolve = resolve
+        self._activity = activity
+        self._timeline: list[tuple[int, int, int, int]] = []
+        self._wall: list[tuple[int, int, int, int]] = []
+        self._armed: dict[int, int] = {}
+        self._seq = 0
+        self.ticks_sent = 0
+        super().__init__(name, daemon)
+
+    def _create_actor_inbox(self) -> _ClockInbox:  # type: ignore[override]
+        return _ClockInbox(self)
+
+    # -- message handling ------------------------------------------------------
+    def on_receive(self, message: Any) -> Any:
+        if type(message) is _Arm:
+            self._arm(message)
+            return None
+        if type(message) is list:  # a batch of arms/disarms
+            for m in message:
+                if type(m) is _Arm:
+                    self._arm(m)
+                else:
+                    self._armed.pop(m.sid, None)
+            return None
+        if type(message) is _Disarm:
+            self._armed.pop(message.sid, None)
+            return None
+        if type(message) is _Flush:
+            return self._flush()
+        raise TypeError(f"clock actor: unknown message {message!r}")
+
+    def _arm(self, m: _Arm) -> None:
+        self._armed[m.sid] = m.generation
+        self._seq += 1
+        heapq.heappush(self._wall if m.wall else self._timeline, (m.deadline, self._seq, m.sid, m.generation))
+
+    def fire_due(self) -> int | None:
+        """Send Ticks for due deadlines; return µs until the next one (None: none)."""
+        if self.timebase.virtual:
+            return self._fire_next_instant()
+        tb = self.timebase
+        timeout: int | None = None
+        if self._timeline:
+            now = tb.timeline_us()
+            self._send(self._pop_due(self._timeline, now))
+            if self._timeline:
+                timeout = self._timeline[0][0] - now
+        if self._wall:
+            now = tb.wall_us()
+            self._send(self._pop_due(self._wall, now))
+            if self._wall:
+                wt = min(self._wall[0][0] - now, WALL_RECHECK_US)
+                timeout = wt if timeout is None else min(timeout, wt)
+        return timeout
+
+    def _pop_due(self, heap: list[tuple[int, int, int, int]], now: int) -> list[tuple[int, int, int]]:
+        armed = self._armed
+        pop = heapq.heappop
+        due: list[tuple[int, int, int]] = []
+        while heap and heap[0][0] <= now:
+            deadline, _, sid, gen = pop(heap)
+            if armed.get(sid) == gen:
+                del armed[sid]
+                due.append((sid, deadline, gen))
+        return due
+
+    def _top(self, heap: list[tuple[int, int, int, int]]) -> int | None:
+        """Earliest live deadline of ``heap``, dropping cancelled entries on the way."""
+        armed = self._armed
+        while heap:
+            deadline, _, sid, gen = heap[0]
+            if armed.get(sid) == gen:
+                return deadline
+            heapq.heappop(heap)
+        return None
+
+    def _fire_next_instant(self) -> int | None:
+        """Virtual time: deliver the earliest due instant, once all earlier work is done."""
+        tb = self.timebase
+        if self._activity.count > 0:
+            return None  # woken when the activity drains
+        t1 = self._top(self._timeline)
+        t2 = self._top(self._wall)
+        tops = [t for t in (t1, t2) if t is not None]
+        now = tb.wall_us()
+        if not tops:
+            tb.end_instants()
+            return None
+        instant = min(tops)
+        if instant > now:
+            tb.end_instants()
+            return instant - now
+        tb.begin_instant(instant)
+        due = self._pop_due(self._timeline, instant) + self._pop_due(self._wall, instant)
+        self._send(due)
+        return 0
+
+    def _send(self, due: list[tuple[int, int, int]]) -> None:
+        if not due:
+            return
+        # Deliver the whole batch: one activity update, then the tells.
+        self._activity.add(len(due))
+        self.ticks_sent += len(due)
+        resolve = self._resolve
+        for sid, deadline, gen in due:
+            ref = resolve(sid)
+            try:
+                if ref is None:
+                    raise pykka.ActorDeadError(sid)
+                ref.tell(Tick(deadline, gen))
+            except pykka.ActorDeadError:
+                # The schedule is gone (cleared, or stopped with the scheduler).
+                self._activity.done()
+
+    def _flush(self) -> bool:
+        """Apply queued arms, fire what is due; True if nothing was due or in flight."""
+        busy = self._activity.count
+        inbox = self.actor_inbox
+        assert isinstance(inbox, _ClockInbox)
+        others = []
+        while inbox._q:  # noqa: SLF001 - our own inbox
+            envelope = inbox._q.popleft()  # noqa: SLF001
+            m = envelope.message
+            if type(m) in (_Arm, _Disarm, list) and envelope.reply_to is None:
+                self.on_receive(m)
+            else:
+                others.append(envelope)
+        inbox._q.extendleft(reversed(others))  # noqa: SLF001
+        before = self.ticks_sent
+        self.fire_due()
+        return busy == 0 and self.ticks_sent == before
+
+    @property
+    def pending(self) -> int:
+        """Number of live deadlines (for tests and stats)."""
+        return len(self._armed)
+
+
+def arm(sid: int, generation: int, deadline: int, wall: bool) -> _Arm:
+    return _Arm(sid, generation, deadline, wall)
+
+
+def disarm(sid: int) -> _Disarm:
+    return _Disarm(sid)
+
+
+FLUSH = _Flush()

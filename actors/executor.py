@@ -1,0 +1,100 @@
+"""The bounded execution pool that runs user work (targets and callbacks).
+
+User code never runs on the dispatcher's or the clock actor's threads: a target
+that blocks for seconds occupies one execution thread and delays only itself.
+The pool has a fixed number of threads (``max_concurrent_executions``), started
+lazily; further jobs queue and their lateness is recorded by the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+
+__all__ = ["ExecutionPool"]
+
+logger = logging.getLogger("tickwork")
+
+_STOP = None
+
+
+class ExecutionPool:
+    """A fixed-size pool of threads running zero-argument jobs in FIFO order."""
+
+    __slots__ = ("_daemon", "_lock", "_name", "_queue", "_size", "_stopped", "_threads")
+
+    def __init__(self, size: int, *, name: str = "tickwork-exec", daemon: bool = False) -> None:
+        if isinstance(size, bool) or not isinstance(size, int):
+            raise TypeError(f"max_concurrent_executions must be an int, got {type(size).__name__}")
+        if size < 1:
+            raise ValueError(f"max_concurrent_executions must be at least 1, got {size}")
+        self._size = size
+        self._name = name
+        self._daemon = daemon
+        self._queue: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._stopped = False
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    @property
+    def threads(self) -> list[threading.Thread]:
+        return list(self._threads)
+
+    def submit(self, job: Callable[[], None]) -> None:
+        """Queue ``job``; it runs on one of the pool's threads."""
+        if self._stopped:
+            raise RuntimeError("the execution pool is stopped")
+        if len(self._threads) < self._size:
+            self._grow()
+        self._queue.put(job)
+
+    def _grow(self) -> None:
+        with self._lock:
+            # One thread per submit until full: threads appear only when work does.
+            if self._stopped or len(self._threads) >= self._size:
+                return
+            t = threading.Thread(
+                target=self._run, name=f"{self._name}-{len(self._threads)}", daemon=self._daemon
+            )
+            self._threads.append(t)
+            t.start()
+
+    def _run(self) -> None:
+        get = self._queue.get
+        while True:
+            job = get()
+            if job is _STOP:
+                return
+            try:
+                job()
+            except BaseException:  # the job catches user errors itself; this is a bug guard
+                logger.exception("tickwork: an execution job failed unexpectedly")
+
+    def shutdown(self, timeout: float | None = None) -> bool:
+        """Let queued jobs finish, stop every thread; True if all joined in time.
+
+        A thread stuck in user code cannot be killed: it is left running (as a
+        daemon thread if the pool was created with ``daemon=True``) and
+        ``False`` is returned so the caller can report it.
+        """
+        with self._lock:
+            if not self._stopped:
+                self._stopped = True
+                for _ in self._threads:
+                    self._queue.put(_STOP)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        ok = True
+        for t in self._threads:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            t.join(remaining)
+            if t.is_alive():
+                ok = False
+                logger.warning("tickwork: execution thread %s is still running user code after stop", t.name)
+        return ok

@@ -1,0 +1,72 @@
+"""The messages schedule actors understand.
+
+`Tick`, `Update`, `Cancel`, `Pause` and `Resume` are public: an application may
+``tell`` them to a schedule's actor (``scheduler.get_schedule(id).actor_ref``)
+with the same effect as the matching `Scheduler` method.  They are small frozen
+structs; the underscore-prefixed ones are the runtime's own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+__all__ = ["Cancel", "Pause", "Resume", "Tick", "Update"]
+
+
+class Tick(msgspec.Struct, frozen=True):
+    """A deadline of the schedule was reached.
+
+    ``scheduled_us`` is the firing time the clock actor was asked for (micros in
+    the schedule's time base) and ``generation`` identifies the arming: a tick of
+    an older arming (after an update, pause or cancel) is ignored.
+    """
+
+    scheduled_us: int
+    generation: int
+
+
+class Update(msgspec.Struct, frozen=True):
+    """Change a schedule; fields left as None keep their value.
+
+    ``trigger`` is anything `Scheduler.schedule` accepts as ``when``;
+    ``interval`` (seconds, Duration or timedelta) replaces the interval of an
+    interval schedule.  The schedule is re-anchored at the moment the update is
+    applied: an interval schedule next fires one interval after it.
+    """
+
+    trigger: Any = None
+    interval: Any = None
+    args: tuple[Any, ...] | None = None
+    kwargs: dict[str, Any] | None = None
+    message: Any = None
+
+
+class Cancel(msgspec.Struct, frozen=True):
+    """Cancel the schedule: no execution starts after this is handled."""
+
+
+class Pause(msgspec.Struct, frozen=True):
+    """Stop firing until `Resume`; firings that fall in the pause are not run."""
+
+
+class Resume(msgspec.Struct, frozen=True):
+    """Resume a paused schedule at its next firing after now."""
+
+
+class _Done(msgspec.Struct):
+    """An execution finished (sent by the execution pool to the schedule actor)."""
+
+    generation: int
+    scheduled_us: int
+    started_us: int
+    finished_us: int
+    ok: bool
+    value: Any
+    error: BaseException | None
+    skipped: bool = False
+
+
+class _Rearm(msgspec.Struct, frozen=True):
+    """Sent to a restarted schedule actor: arm the next firing from now."""

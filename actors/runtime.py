@@ -1,0 +1,278 @@
+"""The runtime one `Scheduler` owns: its actors, pools, registry and the shared plumbing
+the schedule actors call (arming deadlines, running work, recording results)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import pykka
+
+from timekit import Clock, Duration, ScheduleAt, Timestamp
+
+from actors.activity import Activity
+from actors.clock_actor import FLUSH, ClockActor, arm, disarm
+from actors.executor import ExecutionPool
+from actors.messages import _Done
+from actors.pool import Dispatcher
+from actors.results import ScheduleStatus
+from actors.schedule_actor import ScheduleActor
+from actors.state import ScheduleState
+from actors.supervisor import STATS, SupervisorActor, _Died, _History, _Record, _Redeliver
+from actors.timebase import Timebase
+
+__all__ = ["Runtime", "to_trigger"]
+
+logger = logging.getLogger("tickwork")
+
+RUNNING = ScheduleStatus.RUNNING
+_STRIPES = 64
+
+
+def to_trigger(when: Any) -> ScheduleAt:
+    """What `Scheduler.schedule` accepts as ``when``, as a `ScheduleAt`.
+
+    A ScheduleAt is used as is; a Timestamp or aware datetime fires once; a
+    Duration, timedelta, number of seconds or duration text ("250ms") repeats.
+    """
+    if isinstance(when, ScheduleAt):
+        return when
+    if isinstance(when, Timestamp | datetime):
+        return ScheduleAt.at_time(when)
+    if isinstance(when, str):
+        try:
+            every = Duration.parse(when)
+        except ValueError:
+            raise ValueError(
+                f"when={when!r} is not a duration; pass a ScheduleAt, Timestamp, aware datetime, "
+                "Duration, timedelta or seconds"
+            ) from None
+        return ScheduleAt.at_interval(every)
+    if isinstance(when, bool) or not isinstance(when, Duration | timedelta | int | float):
+        raise TypeError(
+            f"when must be a ScheduleAt, Timestamp, aware datetime, Duration, timedelta or seconds, "
+            f"not {type(when).__name__}"
+        )
+    return ScheduleAt.at_interval(when)
+
+
+class Runtime:
+    """Everything one scheduler runs on. Created by `Scheduler.start`."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        max_concurrent_executions: int,
+        dispatcher_threads: int,
+        history_size: int,
+        daemon: bool,
+        loop: asyncio.AbstractEventLoop | None,
+        name: str,
+    ) -> None:
+        self.clock = clock
+        self.timebase = Timebase(clock)
+        self.activity = Activity()
+        self.states: dict[int, ScheduleState] = {}
+        self.stopping = False
+        self.loop = loop
+        self.execution_callbacks: tuple[Callable[..., Any], ...] = ()
+        self.error_callbacks: tuple[Callable[..., Any], ...] = ()
+        self._stripes = [threading.Lock() for _ in range(_STRIPES)]
+        self.pool = ExecutionPool(max_concurrent_executions, name=f"{name}-exec", daemon=daemon)
+        self.dispatcher = Dispatcher(dispatcher_threads, name=f"{name}-dispatch")
+        self.dispatcher.start()
+        states = self.states
+
+        def resolve(sid: int) -> pykka.ActorRef[Any] | None:
+            st = states.get(sid)
+            return None if st is None else st.actor_ref
+
+        self.clock_ref = ClockActor.start(
+            self.timebase, resolve, self.activity, name=f"{name}-clock", daemon=daemon
+        )
+        self._clock_actor: ClockActor = self.clock_ref._actor_weakref()  # type: ignore[assignment]  # noqa: SLF001
+        waiter = self._clock_actor.waiter
+        if self.timebase.virtual:
+            # Virtual time moves one instant at a time: the clock actor is woken
+            # whenever the previous instant's work has drained.
+            self.activity.on_zero = waiter.wake
+        self.supervisor_ref = SupervisorActor.start(self, history_size, name=f"{name}-supervisor", daemon=daemon)
+        self._supervisor: SupervisorActor = self.supervisor_ref._actor_weakref()  # type: ignore[assignment]  # noqa: SLF001
+        self._clock_tell = self.clock_ref.tell
+        self._sup_tell = self.supervisor_ref.tell
+
+    # -- used by schedule actors ---------------------------------------------------
+    def lock_for(self, sid: int) -> threading.Lock:
+        """The lock that makes "cancelled" and "execution started" exclusive."""
+        return self._stripes[sid % _STRIPES]
+
+    def now_us(self, wall: bool = True) -> int:
+        return self.timebase.now_us(wall)
+
+    def arm(self, sid: int, generation: int, due: int, wall: bool) -> None:
+        self._clock_tell(arm(sid, generation, due, wall))
+
+    def disarm(self, sid: int) -> None:
+        self._clock_tell(disarm(sid))
+
+    def to_trigger(self, when: Any) -> ScheduleAt:
+        return to_trigger(when)
+
+    def first_due(self, trigger: ScheduleAt, now: int) -> tuple[int | None, ScheduleAt]:
+        """The first firing of a schedule created (or updated) at ``now``, and its
+        trigger with an unanchored interval anchored at ``now``."""
+        if trigger.is_interval():
+            if trigger.start is None:
+                trigger = trigger.anchored(Timestamp.from_micros(now))
+            return trigger.next_fire_us(now), trigger
+        if trigger.is_time():
+            return trigger.when.micros, trigger  # a time already past fires at once
+        return trigger.next_fire_us(now), trigger
+
+    def check_message(self, s: ScheduleState, message: Any) -> None:
+        encode = s.encode
+        assert encode is not None
+        try:
+            encode(message)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"Cannot schedule invalid message: {exc}") from exc
+
+    def set_message(self, s: ScheduleState, message: Any) -> None:
+        s.message = message
+        s.encoded = None if s.update_cb is not None else s.encode(message)  # type: ignore[misc]
+
+    def record(self, result: Any) -> None:
+        self._sup_tell(_Record(result))
+
+    def salvage(self, sid: int, envelopes: list[Any]) -> None:
+        self._sup_tell(_Died(sid, envelopes, None))
+
+    def spawn(self, state: ScheduleState) -> pykka.ActorRef[Any]:
+        """Start the actor of ``state`` (its on_start arms the pending firing)."""
+        self.activity.add()
+        try:
+            return ScheduleActor.start(state, self, dispatcher=self.dispatcher)
+        except BaseException:
+            self.activity.done()
+            raise
+
+    # -- executions ------------------------------------------------------------------
+    def execute(self, s: ScheduleState, scheduled: int, generation: int) -> None:
+        self.pool.submit(lambda: self._run(s, scheduled, generation))
+
+    def _run(self, s: ScheduleState, scheduled: int, generation: int) -> None:
+        with self.lock_for(s.id):
+            go = s.status is RUNNING  # not cancelled or paused since the tick
+        if not go:
+            self._deliver(s, _Done(generation, scheduled, 0, 0, True, None, None, True))
+            return
+        wall = s.wall
+        started = self.now_us(wall)
+        if s.is_async:
+            self._run_async(s, scheduled, generation, started)
+            return
+        try:
+            value = self._work(s)
+            ok, error = True, None
+        except BaseException as exc:  # user code: anything it raises is its result
+            value, ok, error = None, False, exc
+            logger.debug("tickwork: schedule %s raised %r", s.id, exc)
+        self._deliver(s, _Done(generation, scheduled, started, self.now_us(wall), ok, value, error))
+
+    def _work(self, s: ScheduleState) -> Any:
+        if s.kind == "call":
+            return s.fn(*s.args, **s.kwargs)  # type: ignore[misc]
+        # A periodic message: update in place, re-encode, send.
+        msg = s.message
+        if s.update_cb is not None:
+            try:
+                s.update_cb(msg)
+            except Exception as exc:
+                raise UpdateCallbackError(f"update callback raised {exc!r}; this send was skipped") from exc
+            data = s.encode(msg)  # type: ignore[misc]
+        else:
+            data = s.encoded
+        s.send_cb(data)  # type: ignore[misc]
+        return None
+
+    def _run_async(self, s: ScheduleState, scheduled: int, generation: int, started: int) -> None:
+        wall = s.wall
+
+        def finish(ok: bool, value: Any, error: BaseException | None) -> None:
+            self._deliver(s, _Done(generation, scheduled, started, self.now_us(wall), ok, value, error))
+
+        try:
+            coro = s.fn(*s.args, **s.kwargs)  # type: ignore[misc]
+            fut = asyncio.run_coroutine_threadsafe(coro, s.loop)
+        except BaseException as exc:
+            if "coro" in locals() and asyncio.iscoroutine(coro):
+                coro.close()
+            finish(False, None, exc)
+            return
+
+        def done(f: Any) -> None:
+            if f.cancelled():
+                finish(False, None, asyncio.CancelledError("the event loop cancelled the coroutine"))
+                return
+            exc = f.exception()
+            finish(exc is None, None if exc is not None else f.result(), exc)
+
+        fut.add_done_callback(done)
+
+    def _deliver(self, s: ScheduleState, message: Any) -> None:
+        try:
+            s.actor_ref.tell(message)
+        except pykka.ActorDeadError:
+            # Restarting: the supervisor parks it for the new actor.
+            self._sup_tell(_Redeliver(s.id, message))
+
+    # -- facade helpers -------------------------------------------------------------
+    def flush(self, timeout: float | None) -> bool:
+        return bool(self.clock_ref.ask(FLUSH, timeout=timeout))
+
+    def wait_idle(self, timeout: float | None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            if not self.activity.wait_zero(deadline):
+                return False
+            remaining = None if deadline is None else max(0.001, deadline - time.monotonic())
+            try:
+                if self.flush(remaining):
+                    return True
+            except pykka.Timeout:
+                return False
+
+    def stats(self) -> dict[str, Any]:
+        return self.supervisor_ref.ask(STATS)  # type: ignore[no-any-return]
+
+    def history(self, limit: int | None) -> list[Any]:
+        return self.supervisor_ref.ask(_History(limit))  # type: ignore[no-any-return]
+
+    def shutdown(self, timeout: float) -> bool:
+        """Stop every actor and thread; True if everything stopped within ``timeout``."""
+        self.stopping = True
+        deadline = time.monotonic() + timeout
+        ok = True
+        try:
+            self.clock_ref.stop(block=True, timeout=max(0.01, deadline - time.monotonic()))
+        except pykka.Timeout:
+            ok = False
+        ok = self.dispatcher.shutdown(timeout=max(0.01, deadline - time.monotonic())) and ok
+        ok = self.pool.shutdown(timeout=max(0.01, deadline - time.monotonic())) and ok
+        try:
+            self.supervisor_ref.stop(block=True, timeout=max(0.01, deadline - time.monotonic()))
+        except pykka.Timeout:
+            ok = False
+        ok = self._clock_actor.join(max(0.01, deadline - time.monotonic())) and ok
+        ok = self._supervisor.join(max(0.01, deadline - time.monotonic())) and ok
+        return ok
+
+
+class UpdateCallbackError(RuntimeError):
+    """A periodic message's update callback raised; that send was skipped."""

@@ -1,0 +1,628 @@
+"""The `Scheduler` facade: spawns the runtime's actors and messages them.
+
+Every public method is safe to call from any thread, including from inside a
+target or callback that the scheduler itself is running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import itertools
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+from typing import Any
+
+import pykka
+
+from timekit import Clock, Duration, ScheduleAt, SystemClock, Timestamp
+
+from actors.messages import Cancel, Pause, Resume, Update
+from actors.results import ScheduleInfo, ScheduleResult, ScheduleStatus
+from actors.runtime import Runtime, to_trigger
+from actors.state import ScheduleState
+
+__all__ = ["Scheduler"]
+
+logger = logging.getLogger("tickwork")
+
+#: Default size of the execution pool (targets and callbacks running at once).
+DEFAULT_MAX_CONCURRENT = 8
+
+_ASK_TIMEOUT = 30.0
+
+
+def _positive_interval(interval: Any) -> Duration:
+    """Seconds, Duration or timedelta as a positive Duration (the message API's rule)."""
+    if isinstance(interval, bool):
+        raise TypeError("interval must be a number of seconds, a Duration or a timedelta, not bool")
+    if isinstance(interval, int | float):
+        if not math.isfinite(interval) or interval <= 0:
+            raise ValueError(f"Interval must be positive (got {interval!r} seconds)")
+        every = Duration.from_seconds(interval)
+    elif isinstance(interval, Duration):
+        every = interval
+    elif isinstance(interval, timedelta):
+        every = Duration.from_timedelta(interval)
+    else:
+        raise TypeError(
+            f"interval must be a number of seconds, a Duration or a timedelta, not {type(interval).__name__}"
+        )
+    if every.micros <= 0:
+        raise ValueError(f"Interval must be positive (got {every}; the smallest interval is 1μs)")
+    return every
+
+
+class Scheduler:
+    """An actor-model scheduler: one clock actor, one actor per schedule, a supervisor.
+
+    Args:
+        clock: where time comes from; `timekit.SystemClock` by default, or a
+            `timekit.VirtualClock` to drive everything by hand (see `wait_idle`).
+        max_concurrent_executions: how many targets (and callbacks) run at once
+            across the scheduler; further firings wait, and their lateness shows it.
+        loop: the event loop coroutine targets run on (default: the loop running
+            where they are scheduled, or where ``async with`` entered).
+        dispatcher_threads: worker threads shared by all schedule actors.
+        history_size: how many recent `ScheduleResult`\\ s are kept.
+        daemon: run every thread as a daemon (a script may exit without `stop`).
+        name: prefix of every thread's name.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        max_concurrent_executions: int | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+        dispatcher_threads: int = 2,
+        history_size: int = 1000,
+        daemon: bool = False,
+        name: str = "tickwork",
+    ) -> None:
+        if max_concurrent_executions is None:
+            max_concurrent_executions = DEFAULT_MAX_CONCURRENT
+        if isinstance(max_concurrent_executions, bool) or not isinstance(max_concurrent_executions, int):
+            raise TypeError("max_concurrent_executions must be an int")
+        if max_concurrent_executions < 1:
+            raise ValueError(f"max_concurrent_executions must be at least 1, got {max_concurrent_executions}")
+        if isinstance(history_size, bool) or not isinstance(history_size, int) or history_size < 0:
+            raise ValueError(f"history_size must be an int >= 0, got {history_size!r}")
+        if loop is not None and not isinstance(loop, asyncio.AbstractEventLoop):
+            raise TypeError(f"loop must be an asyncio event loop, not {type(loop).__name__}")
+        self._clock: Clock = clock if clock is not None else SystemClock()
+        self._max_concurrent = max_concurrent_executions
+        self._dispatcher_threads = dispatcher_threads
+        self._history_size = history_size
+        self._daemon = daemon
+        self._name = name
+        self._loop = loop
+        self._lock = threading.RLock()
+        self._rt: Runtime | None = None
+        self._stopped = False
+        self._ids = itertools.count(1)
+        self._targets: dict[str, Callable[..., Any]] = {}
+
+    # -- life cycle ------------------------------------------------------------------
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    @property
+    def running(self) -> bool:
+        return self._rt is not None and not self._stopped
+
+    def start(self) -> Scheduler:
+        """Spawn the actors (idempotent). Scheduling methods start it on first use."""
+        with self._lock:
+            if self._stopped:
+                raise RuntimeError("this scheduler was stopped; create a new Scheduler")
+            if self._rt is None:
+                self._rt = Runtime(
+                    self._clock,
+                    max_concurrent_executions=self._max_concurrent,
+                    dispatcher_threads=self._dispatcher_threads,
+                    history_size=self._history_size,
+                    daemon=self._daemon,
+                    loop=self._loop,
+                    name=self._name,
+                )
+        return self
+
+    def stop(self, timeout: float = 5.0) -> bool:
+        """Cancel everything, stop every actor and thread (idempotent).
+
+        Returns True if every thread ended within ``timeout`` seconds; a target
+        still running user code after that is left to finish on its own thread
+        and reported in the log.
+        """
+        with self._lock:
+            if self._stopped:
+                return True
+            self._stopped = True
+            rt = self._rt
+        if rt is None:
+            return True
+        for s in list(rt.states.values()):
+            with rt.lock_for(s.id):
+                if s.status.is_active:
+                    s.status = ScheduleStatus.CANCELLED
+                    s.generation += 1
+        return rt.shutdown(timeout)
+
+    def __enter__(self) -> Scheduler:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> Scheduler:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        return self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self.stop)
+
+    def _runtime(self) -> Runtime:
+        rt = self._rt
+        if rt is None or self._stopped:
+            if self._stopped:
+                raise RuntimeError("this scheduler was stopped; create a new Scheduler")
+            rt = self.start()._rt
+            assert rt is not None
+        return rt
+
+    def now(self) -> Timestamp:
+        """The scheduler's current time (its clock's, or the virtual instant being run)."""
+        rt = self._rt
+        return Timestamp.from_micros(rt.now_us() if rt is not None else self._clock.now_us())
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until every firing due by now has executed and been recorded.
+
+        With a `VirtualClock`, call it after ``clock.advance(...)``: every firing
+        up to the new time runs, instant by instant. Returns False on timeout.
+        Do not call it from a target or callback (it would wait for itself).
+        """
+        return self._runtime().wait_idle(timeout)
+
+    # -- targets -------------------------------------------------------------------
+    def register(self, name: str, fn: Callable[..., Any]) -> None:
+        """Make ``fn`` schedulable by ``name`` (names are what a durable store keeps)."""
+        if not isinstance(name, str) or not name:
+            raise TypeError("a target name must be a non-empty str")
+        if not callable(fn):
+            raise TypeError(f"target {name!r} must be callable, got {type(fn).__name__}")
+        with self._lock:
+            self._targets[name] = fn
+
+    def _resolve_target(self, target: Any) -> tuple[Callable[..., Any], str]:
+        if isinstance(target, str):
+            fn = self._targets.get(target)
+            if fn is None:
+                raise ValueError(f"unknown target {target!r}: register it first with scheduler.register({target!r}, fn)")
+            return fn, target
+        if not callable(target):
+            raise TypeError(f"target must be a callable or a registered name, not {type(target).__name__}")
+        name = getattr(target, "__qualname__", None) or getattr(target, "__name__", None) or repr(target)
+        return target, name
+
+    # -- scheduling ------------------------------------------------------------------
+    def schedule(
+        self,
+        target: Callable[..., Any] | str,
+        args: Iterable[Any] = (),
+        when: Any = None,
+        *,
+        kwargs: dict[str, Any] | None = None,
+        name: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> int:
+        """Schedule ``target(*args, **kwargs)``; return the schedule's id.
+
+        ``when`` is a `ScheduleAt`, a Timestamp or aware datetime (once; a time
+        already past runs at once), or a Duration, timedelta or seconds (every
+        that long, the first firing one interval from now).
+        """
+        if when is None:
+            raise TypeError("schedule() needs when=: a ScheduleAt, Timestamp, datetime, Duration or seconds")
+        trigger = to_trigger(when)
+        fn, default_name = self._resolve_target(target)
+        args_t = self._check_args(args, kwargs, metadata)
+        return self._add(
+            trigger,
+            target=target,
+            fn=fn,
+            args=args_t,
+            kwargs=dict(kwargs or {}),
+            name=name if name is not None else default_name,
+            metadata=dict(metadata or {}),
+        )
+
+    @staticmethod
+    def _check_args(args: Any, kwargs: Any, metadata: Any) -> tuple[Any, ...]:
+        if isinstance(args, str | bytes) or not isinstance(args, Iterable):
+            raise TypeError(f"args must be a tuple or list of arguments, not {type(args).__name__}")
+        if kwargs is not None and not isinstance(kwargs, dict):
+            raise TypeError(f"kwargs must be a dict, not {type(kwargs).__name__}")
+        if metadata is not None and not isinstance(metadata, dict):
+            raise TypeError(f"metadata must be a dict, not {type(metadata).__name__}")
+        return tuple(args)
+
+    def _add(
+        self,
+        trigger: ScheduleAt,
+        *,
+        target: Any,
+        fn: Callable[..., Any] | None,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        name: str,
+        metadata: dict[str, Any],
+        first_due: int | None = None,
+        configure: Callable[[ScheduleState], None] | None = None,
+    ) -> int:
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"name must be a str, not {type(name).__name__}")
+        is_async = fn is not None and inspect.iscoroutinefunction(fn)
+        loop = None
+        if is_async:
+            loop = self._loop
+            if loop is None:
+                try:
+                    loop = asyncio.get_running_loop()
+                except RuntimeError:
+                    raise ValueError(
+                        f"{name} is a coroutine function: pass loop= to Scheduler, or schedule it "
+                        "from inside a running event loop"
+                    ) from None
+        rt = self._runtime()
+        with self._lock:
+            if self._stopped:
+                raise RuntimeError("this scheduler was stopped; create a new Scheduler")
+            now = rt.now_us(not trigger.is_interval())
+            first, trigger = rt.first_due(trigger, now)
+            if first_due is not None:
+                first = first_due
+            sid = next(self._ids)
+            state = ScheduleState(
+                sid,
+                name=name,
+                target=target,
+                fn=fn,
+                args=args,
+                kwargs=kwargs,
+                trigger=trigger,
+                created_us=rt.now_us(True),
+                first_due_us=first,
+                metadata=metadata,
+            )
+            state.is_async = is_async
+            state.loop = loop
+            if configure is not None:
+                configure(state)
+            if first is None:
+                state.status = ScheduleStatus.COMPLETED
+            rt.states[sid] = state
+            rt.spawn(state)
+        return sid
+
+    def schedule_at_time(self, target: Callable[..., Any] | str, args: Iterable[Any], when: Any, **kw: Any) -> int:
+        """Run once at ``when`` (Timestamp, aware datetime or Unix seconds)."""
+        return self.schedule(target, args, ScheduleAt.at_time(when), **kw)
+
+    def schedule_at_interval(
+        self, target: Callable[..., Any] | str, args: Iterable[Any], interval: Any, **kw: Any
+    ) -> int:
+        """Run every ``interval`` (seconds, Duration or timedelta), first one interval from now."""
+        return self.schedule(target, args, ScheduleAt.at_interval(interval), **kw)
+
+    def schedule_in_seconds(
+        self, target: Callable[..., Any] | str, args: Iterable[Any], seconds: float, **kw: Any
+    ) -> int:
+        """Run once, ``seconds`` from now."""
+        delay = Duration.from_seconds(seconds)
+        if delay.micros < 0:
+            raise ValueError(f"seconds must not be negative, got {seconds!r}")
+        return self.schedule(target, args, ScheduleAt.at_time(self.now() + delay), **kw)
+
+    def schedule_daily(
+        self,
+        target: Callable[..., Any] | str,
+        args: Iterable[Any],
+        hour: int,
+        minute: int = 0,
+        second: int = 0,
+        *,
+        tz: Any = "UTC",
+        **kw: Any,
+    ) -> int:
+        """Run every day at ``hour:minute:second`` wall-clock time in ``tz``."""
+        return self.schedule(target, args, ScheduleAt.daily(hour, minute, second, tz=tz), **kw)
+
+    def schedule_cron(
+        self, target: Callable[..., Any] | str, args: Iterable[Any], expression: str, *, tz: Any = "UTC", **kw: Any
+    ) -> int:
+        """Run at every match of a standard 5-field cron ``expression`` in ``tz``."""
+        return self.schedule(target, args, ScheduleAt.cron(expression, tz=tz), **kw)
+
+    # -- periodic messages ---------------------------------------------------------------
+    def schedule_message(
+        self,
+        msg: Any,
+        interval: Any,
+        send_callback: Callable[[bytes], Any],
+        update_callback: Callable[[Any], Any] | None = None,
+        *,
+        protocol: Any = None,
+        name: str | None = None,
+    ) -> int:
+        """Send ``msg`` now and then every ``interval`` seconds on the anchored grid.
+
+        Without ``update_callback`` the message is encoded once and the same
+        bytes are sent each time; with one, it is called with the message (to
+        change it in place) before each send and the message is re-encoded.
+        """
+        every = _positive_interval(interval)
+        if not callable(send_callback):
+            raise TypeError(f"send_callback must be callable, not {type(send_callback).__name__}")
+        if update_callback is not None and not callable(update_callback):
+            raise TypeError(f"update_callback must be callable or None, not {type(update_callback).__name__}")
+        encode = _encoder_for(msg, protocol)
+        try:
+            encoded = encode(msg)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"Cannot schedule invalid message: {exc}") from exc
+        rt = self._runtime()
+        now = rt.now_us(False)
+
+        def configure(s: ScheduleState) -> None:
+            s.kind = "message"
+            s.message = msg
+            s.send_cb = send_callback
+            s.update_cb = update_callback
+            s.encode = encode
+            s.encoded = None if update_callback is not None else encoded
+
+        return self._add(
+            ScheduleAt.at_interval(every, start=Timestamp.from_micros(now)),
+            target=send_callback,
+            fn=None,
+            args=(),
+            kwargs={},
+            name=name if name is not None else f"message:{type(msg).__name__}",
+            metadata={},
+            first_due=now,
+            configure=configure,
+        )
+
+    def cancel_scheduled_message(self, schedule_id: int) -> bool:
+        """Cancel a periodic message; False if unknown or already cancelled."""
+        s = self._state(schedule_id)
+        if s is None or s.kind != "message":
+            return False
+        return self.cancel_schedule(schedule_id)
+
+    def cancel_all_scheduled_messages(self) -> int:
+        """Cancel every periodic message; returns how many were cancelled."""
+        rt = self._rt
+        if rt is None:
+            return 0
+        ids = [s.id for s in list(rt.states.values()) if s.kind == "message" and s.status.is_active]
+        return sum(self.cancel_schedule(i) for i in ids)
+
+    def get_scheduled_messages(self) -> dict[int, dict[str, Any]]:
+        """``{id: {"message": msg, "interval": seconds}}`` for active periodic messages."""
+        rt = self._rt
+        if rt is None:
+            return {}
+        return {
+            s.id: {"message": s.message, "interval": s.trigger.every.total_seconds()}
+            for s in list(rt.states.values())
+            if s.kind == "message" and s.status.is_active
+        }
+
+    # -- management -----------------------------------------------------------------------
+    def _state(self, schedule_id: Any) -> ScheduleState | None:
+        if isinstance(schedule_id, bool) or not isinstance(schedule_id, int):
+            raise TypeError(f"schedule ids are ints, got {type(schedule_id).__name__}")
+        rt = self._rt
+        return None if rt is None else rt.states.get(schedule_id)
+
+    def _ask(self, s: ScheduleState, message: Any) -> Any:
+        """Ask a schedule's actor, riding out a restart by the supervisor."""
+        if self._stopped:
+            raise RuntimeError("this scheduler was stopped; create a new Scheduler")
+        deadline = time.monotonic() + _ASK_TIMEOUT
+        while True:
+            try:
+                result = s.actor_ref.ask(message, timeout=max(0.01, deadline - time.monotonic()))
+            except pykka.ActorDeadError:
+                if self._stopped or time.monotonic() > deadline:
+                    raise RuntimeError(f"schedule {s.id}'s actor is not running") from None
+                time.sleep(0.001)  # being restarted by the supervisor
+                continue
+            if isinstance(result, Exception):
+                raise result
+            return result
+
+    def cancel_schedule(self, schedule_id: int) -> bool:
+        """Cancel a schedule. True if it was active; once True returns, the work never starts again."""
+        s = self._state(schedule_id)
+        if s is None:
+            return False
+        return bool(self._ask(s, Cancel()))
+
+    def cancel_all(self) -> int:
+        """Cancel every active schedule; returns how many were cancelled."""
+        rt = self._rt
+        if rt is None:
+            return 0
+        ids = [s.id for s in list(rt.states.values()) if s.status.is_active]
+        return sum(self.cancel_schedule(i) for i in ids)
+
+    def reschedule(self, schedule_id: int, when: Any) -> bool:
+        """Give a schedule a new trigger (as `schedule`'s ``when``), re-anchored now."""
+        trigger = to_trigger(when)
+        s = self._state(schedule_id)
+        if s is None:
+            return False
+        return bool(self._ask(s, Update(trigger=trigger)))
+
+    def update(self, schedule_id: int, **changes: Any) -> bool:
+        """Apply an `Update` (trigger=, interval=, args=, kwargs=, message=)."""
+        s = self._state(schedule_id)
+        if s is None:
+            return False
+        if "trigger" in changes and changes["trigger"] is not None:
+            changes["trigger"] = to_trigger(changes["trigger"])
+        return bool(self._ask(s, Update(**changes)))
+
+    def pause(self, schedule_id: int) -> bool:
+        """Stop firing until `resume`; False if unknown or not pending/running."""
+        s = self._state(schedule_id)
+        return False if s is None else bool(self._ask(s, Pause()))
+
+    def resume(self, schedule_id: int) -> bool:
+        """Resume a paused schedule at its next firing after now."""
+        s = self._state(schedule_id)
+        return False if s is None else bool(self._ask(s, Resume()))
+
+    def get_schedule(self, schedule_id: int) -> ScheduleInfo | None:
+        """A snapshot of one schedule, or None if unknown."""
+        s = self._state(schedule_id)
+        return None if s is None else _snapshot(s)
+
+    def list_schedules(self, status: ScheduleStatus | None = None, name: str | None = None) -> list[ScheduleInfo]:
+        """Snapshots of all schedules, optionally filtered by status and name, by id."""
+        rt = self._rt
+        if rt is None:
+            return []
+        return [
+            _snapshot(s)
+            for s in sorted(list(rt.states.values()), key=lambda x: x.id)
+            if (status is None or s.status is status) and (name is None or s.name == name)
+        ]
+
+    def get_next_execution_time(self) -> Timestamp | None:
+        """The earliest next firing of any pending schedule."""
+        rt = self._rt
+        if rt is None:
+            return None
+        dues = [
+            s.next_due_us
+            for s in list(rt.states.values())
+            if s.status is ScheduleStatus.PENDING and s.next_due_us is not None
+        ]
+        return Timestamp.from_micros(min(dues)) if dues else None
+
+    def clear_completed_schedules(self) -> int:
+        """Forget completed, failed and cancelled schedules; returns how many."""
+        rt = self._rt
+        if rt is None:
+            return 0
+        with self._lock:
+            done = [s for s in list(rt.states.values()) if not s.status.is_active and not s.running]
+            for s in done:
+                rt.states.pop(s.id, None)
+                try:
+                    s.actor_ref.stop(block=False)
+                except pykka.ActorDeadError:
+                    pass
+        return len(done)
+
+    # -- statistics and callbacks -----------------------------------------------------------
+    def get_execution_stats(self) -> dict[str, Any]:
+        """Aggregate statistics over every execution so far."""
+        return self._runtime().stats()
+
+    def get_execution_metrics(self, limit: int | None = None) -> list[ScheduleResult]:
+        """The most recent execution results, oldest first."""
+        return self._runtime().history(limit)
+
+    def add_execution_callback(self, callback: Callable[[ScheduleResult], Any]) -> None:
+        """Call ``callback(result)`` after every execution (on the execution pool)."""
+        if not callable(callback):
+            raise TypeError("callback must be callable")
+        rt = self._runtime()
+        with self._lock:
+            rt.execution_callbacks = (*rt.execution_callbacks, callback)
+
+    def remove_execution_callback(self, callback: Callable[[ScheduleResult], Any]) -> bool:
+        rt = self._runtime()
+        with self._lock:
+            cbs = list(rt.execution_callbacks)
+            if callback not in cbs:
+                return False
+            cbs.remove(callback)
+            rt.execution_callbacks = tuple(cbs)
+        return True
+
+    def add_error_callback(self, callback: Callable[[int, BaseException], Any]) -> None:
+        """Call ``callback(schedule_id, exception)`` after every failed execution."""
+        if not callable(callback):
+            raise TypeError("callback must be callable")
+        rt = self._runtime()
+        with self._lock:
+            rt.error_callbacks = (*rt.error_callbacks, callback)
+
+    def remove_error_callback(self, callback: Callable[[int, BaseException], Any]) -> bool:
+        rt = self._runtime()
+        with self._lock:
+            cbs = list(rt.error_callbacks)
+            if callback not in cbs:
+                return False
+            cbs.remove(callback)
+            rt.error_callbacks = tuple(cbs)
+        return True
+
+
+def _ts(us: int | None) -> Timestamp | None:
+    return None if us is None else Timestamp.from_micros(us)
+
+
+def _dur(us: int | None) -> Duration | None:
+    return None if us is None else Duration(us)
+
+
+def _snapshot(s: ScheduleState) -> ScheduleInfo:
+    return ScheduleInfo(
+        id=s.id,
+        name=s.name,
+        target=s.target,
+        args=s.args,
+        kwargs=dict(s.kwargs),
+        trigger=s.trigger,
+        status=s.status,
+        created_at=Timestamp.from_micros(s.created_us),
+        next_execution=_ts(s.next_due_us) if s.status.is_active else None,
+        last_execution=_ts(s.last_us),
+        execution_count=s.execution_count,
+        failure_count=s.failure_count,
+        missed_count=s.missed_count,
+        lateness_p50=_dur(s.lateness_percentile(0.50)),
+        lateness_p99=_dur(s.lateness_percentile(0.99)),
+        lateness_max=_dur(s.late_max),
+        last_error=s.last_error,
+        metadata=dict(s.metadata),
+        actor_ref=s.actor_ref,
+    )
+
+
+def _encoder_for(msg: Any, protocol: Any) -> Callable[[Any], bytes]:
+    """How a periodic message is encoded: with ``protocol``, else the protocol its
+    class was registered with."""
+    if protocol is None:
+        protocol = getattr(type(msg), "__tickwork_protocol__", None)
+    if protocol is None:
+        raise ValueError(
+            f"Cannot schedule invalid message: {type(msg).__name__} is not registered with a Protocol; "
+            "decorate its class with @protocol(P) or pass protocol="
+        )
+    return protocol.encode  # type: ignore[no-any-return]
+

@@ -1,0 +1,125 @@
+"""The state a schedule actor holds: kept apart from the actor so a restarted actor
+continues from exactly where the dead one stopped."""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable
+from typing import Any
+
+from timekit import ScheduleAt
+
+from actors.results import ScheduleStatus
+from actors.stats import percentile
+
+__all__ = ["LATENCY_WINDOW", "ScheduleState"]
+
+#: How many recent executions the per-schedule lateness percentiles cover.
+LATENCY_WINDOW = 64
+
+
+class ScheduleState:
+    """Everything about one schedule. Written only by its actor (and the facade at
+    creation); read by the facade for snapshots (each field read is atomic)."""
+
+    __slots__ = (
+        "actor_ref",
+        "args",
+        "created_us",
+        "encode",
+        "execution_count",
+        "failure_count",
+        "fn",
+        "generation",
+        "id",
+        "is_async",
+        "kind",
+        "kwargs",
+        "last_error",
+        "last_us",
+        "late_i",
+        "late_max",
+        "late_ring",
+        "loop",
+        "message",
+        "metadata",
+        "missed_count",
+        "name",
+        "next_due_us",
+        "running",
+        "send_cb",
+        "status",
+        "target",
+        "trigger",
+        "update_cb",
+        "wall",
+        "encoded",
+    )
+
+    def __init__(
+        self,
+        sid: int,
+        *,
+        name: str,
+        target: Any,
+        fn: Callable[..., Any] | None,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        trigger: ScheduleAt,
+        created_us: int,
+        first_due_us: int | None,
+        metadata: dict[str, Any],
+    ) -> None:
+        self.id = sid
+        self.name = name
+        self.target = target
+        self.fn = fn
+        self.args = args
+        self.kwargs = kwargs
+        self.trigger = trigger
+        self.wall = not trigger.is_interval()
+        self.created_us = created_us
+        self.next_due_us = first_due_us
+        self.metadata = metadata
+        self.status = ScheduleStatus.PENDING
+        self.generation = 0
+        self.running = False
+        self.execution_count = 0
+        self.failure_count = 0
+        self.missed_count = 0
+        self.last_error: BaseException | None = None
+        self.last_us: int | None = None
+        self.late_ring: array[int] | None = None
+        self.late_i = 0
+        self.late_max: int | None = None
+        self.actor_ref: Any = None
+        self.kind = "call"
+        self.is_async = False
+        self.loop: Any = None
+        self.message: Any = None
+        self.send_cb: Callable[[bytes], Any] | None = None
+        self.update_cb: Callable[[Any], Any] | None = None
+        self.encode: Callable[[Any], bytes] | None = None
+        self.encoded: bytes | None = None
+
+    @property
+    def is_repeating(self) -> bool:
+        return not self.trigger.is_time()
+
+    def record_lateness(self, late_us: int) -> None:
+        ring = self.late_ring
+        if ring is None:
+            ring = self.late_ring = array("q")
+        if len(ring) < LATENCY_WINDOW:
+            ring.append(late_us)
+        else:
+            ring[self.late_i] = late_us
+            self.late_i = (self.late_i + 1) % LATENCY_WINDOW
+        if self.late_max is None or late_us > self.late_max:
+            self.late_max = late_us
+
+    def lateness_percentile(self, q: float) -> int | None:
+        ring = self.late_ring
+        if not ring:
+            return None
+        return percentile(sorted(ring), q)

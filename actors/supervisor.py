@@ -1,0 +1,201 @@
+"""The supervisor actor: statistics, history, callbacks, and restarting crashed schedules.
+
+It runs on its own thread.  Every execution result comes here as a message; user
+callbacks never run on this thread: they are handed to the execution pool, so a
+callback that hangs holds one execution thread and never the statistics.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pykka
+
+from timekit import Duration
+
+from actors.results import ScheduleResult
+from actors.stats import percentile
+from actors.threaded import OwnThreadActor
+
+if TYPE_CHECKING:
+    from actors.runtime import Runtime
+
+__all__ = ["SupervisorActor"]
+
+logger = logging.getLogger("tickwork")
+
+#: How many recent lateness samples the scheduler-wide percentiles cover.
+LATENESS_WINDOW = 10_000
+
+
+class _Record:
+    __slots__ = ("result",)
+
+    def __init__(self, result: ScheduleResult) -> None:
+        self.result = result
+
+
+class _Died:
+    __slots__ = ("error", "salvage", "sid")
+
+    def __init__(self, sid: int, salvage: list[Any], error: BaseException | None) -> None:
+        self.sid = sid
+        self.salvage = salvage
+        self.error = error
+
+
+class _Redeliver:
+    __slots__ = ("message", "sid")
+
+    def __init__(self, sid: int, message: Any) -> None:
+        self.sid = sid
+        self.message = message
+
+
+class _Stats:
+    pass
+
+
+class _History:
+    __slots__ = ("limit",)
+
+    def __init__(self, limit: int | None) -> None:
+        self.limit = limit
+
+
+STATS = _Stats()
+
+
+class SupervisorActor(OwnThreadActor):
+    """Keeps statistics and history, runs callbacks, restarts dead schedule actors."""
+
+    def __init__(
+        self, runtime: Runtime, history_size: int, *, name: str = "tickwork-supervisor", daemon: bool = False
+    ) -> None:
+        super().__init__(name, daemon)
+        self.rt = runtime
+        self.history: deque[ScheduleResult] = deque(maxlen=history_size)
+        self.lateness: deque[int] = deque(maxlen=LATENESS_WINDOW)
+        self.total = 0
+        self.succeeded = 0
+        self.failed = 0
+        self.missed = 0
+        self.duration_us = 0
+        self.late_max: int | None = None
+        self.restarts = 0
+        self.callback_errors = 0
+        self._parked: dict[int, list[Any]] = {}
+
+    def on_receive(self, message: Any) -> Any:
+        t = type(message)
+        if t is _Record:
+            self._record(message.result)
+            return None
+        if t is _Died:
+            self._restart(message)
+            return None
+        if t is _Redeliver:
+            self._redeliver(message.sid, message.message)
+            return None
+        if t is _Stats:
+            return self._stats()
+        if t is _History:
+            items = list(self.history)
+            return items if message.limit is None else items[-message.limit :] if message.limit else []
+        raise TypeError(f"supervisor: unknown message {message!r}")
+
+    # -- results ----------------------------------------------------------------
+    def _record(self, r: ScheduleResult) -> None:
+        self.total += 1
+        if r.success:
+            self.succeeded += 1
+        else:
+            self.failed += 1
+        self.missed += r.missed
+        self.duration_us += r.duration.micros
+        late = r.lateness.micros
+        self.lateness.append(late)
+        if self.late_max is None or late > self.late_max:
+            self.late_max = late
+        self.history.append(r)
+        rt = self.rt
+        exec_cbs = rt.execution_callbacks
+        err_cbs = rt.error_callbacks if not r.success else ()
+        if exec_cbs or err_cbs:
+            rt.pool.submit(lambda: self._run_callbacks(r, exec_cbs, err_cbs))
+        else:
+            rt.activity.done()
+
+    def _run_callbacks(
+        self,
+        r: ScheduleResult,
+        exec_cbs: tuple[Callable[[ScheduleResult], Any], ...],
+        err_cbs: tuple[Callable[[int, BaseException], Any], ...],
+    ) -> None:
+        try:
+            for cb in exec_cbs:
+                try:
+                    cb(r)
+                except Exception:
+                    self.callback_errors += 1
+                    logger.exception("tickwork: execution callback %r raised (ignored)", cb)
+            for ecb in err_cbs:
+                try:
+                    ecb(r.schedule_id, r.error)  # type: ignore[arg-type]
+                except Exception:
+                    self.callback_errors += 1
+                    logger.exception("tickwork: error callback %r raised (ignored)", ecb)
+        finally:
+            self.rt.activity.done()
+
+    def _stats(self) -> dict[str, Any]:
+        lat = sorted(self.lateness)
+        total = self.total
+
+        def dur(v: int | None) -> Duration | None:
+            return None if v is None else Duration(v)
+
+        return {
+            "total_executions": total,
+            "successful_executions": self.succeeded,
+            "failed_executions": self.failed,
+            "success_rate": (self.succeeded / total) if total else 0.0,
+            "total_duration": Duration(self.duration_us),
+            "average_duration": Duration(self.duration_us // total) if total else Duration(0),
+            "missed_executions": self.missed,
+            "lateness_p50": dur(percentile(lat, 0.50)),
+            "lateness_p99": dur(percentile(lat, 0.99)),
+            "lateness_max": dur(self.late_max),
+            "restarts": self.restarts,
+            "callback_errors": self.callback_errors,
+        }
+
+    # -- supervision --------------------------------------------------------------
+    def _restart(self, died: _Died) -> None:
+        rt = self.rt
+        state = rt.states.get(died.sid)
+        if state is None or rt.stopping:
+            return
+        self.restarts += 1
+        logger.error(
+            "tickwork: schedule %s actor died (%r); restarting it from its last state", died.sid, died.error
+        )
+        ref = rt.spawn(state)
+        for envelope in died.salvage:
+            # Re-deliver what the dead actor had not processed; asks get their replies.
+            ref.actor_inbox.put(envelope)
+        for message in self._parked.pop(died.sid, ()):
+            ref.tell(message)
+
+    def _redeliver(self, sid: int, message: Any) -> None:
+        state = self.rt.states.get(sid)
+        if state is None:
+            self.rt.activity.done()
+            return
+        try:
+            state.actor_ref.tell(message)
+        except pykka.ActorDeadError:
+            self._parked.setdefault(sid, []).append(message)

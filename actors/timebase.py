@@ -1,0 +1,63 @@
+"""The time bases a scheduler runs on.
+
+Interval schedules live on a *timeline*: the clock's monotonic time shifted so it
+reads as wall time when the scheduler starts.  A stepped wall clock (NTP, a manual
+change) therefore neither bursts nor stalls them.  Calendar schedules (one-shot
+times, daily, cron) live on wall time, which the clock actor re-reads at least
+once a second while such deadlines are pending, so they follow a stepped clock.
+
+With a `timekit.VirtualClock` the runtime *simulates*: the clock actor delivers
+the due deadlines one instant at a time, in time order, and waits until every
+execution of that instant has finished before the next.  While an instant is
+being delivered, ``now`` reads as that instant plus whatever virtual time the
+test itself moved the clock by since, so ``clock.advance(days=365)`` runs every
+firing of the year at its own time, and a test that advances the clock while an
+execution is blocked makes that execution late, as real time would.
+"""
+
+from __future__ import annotations
+
+from timekit import Clock, VirtualClock
+
+__all__ = ["Timebase"]
+
+
+class Timebase:
+    """Reads ``now`` in either base as int microseconds."""
+
+    __slots__ = ("_base", "_mono", "_wall", "clock", "cursor", "offset", "virtual")
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self._mono = clock.monotonic_us
+        self._wall = clock.now_us
+        self.offset = clock.now_us() - clock.monotonic_us()
+        self.virtual = isinstance(clock, VirtualClock)
+        #: In virtual mode, the instant being delivered (None when idle) and the
+        #: clock reading when delivery of it began.
+        self.cursor: int | None = None
+        self._base = 0
+
+    def begin_instant(self, instant: int) -> None:
+        """Virtual mode: deliveries of ``instant`` start now."""
+        self._base = self._wall()
+        self.cursor = instant
+
+    def end_instants(self) -> None:
+        """Virtual mode: nothing is due any more; ``now`` is the clock's time."""
+        self.cursor = None
+
+    def timeline_us(self) -> int:
+        """Now on the monotonic timeline (what the clock actor compares against)."""
+        return self._mono() + self.offset
+
+    def wall_us(self) -> int:
+        return self._wall()
+
+    def now_us(self, wall: bool = True) -> int:
+        """Now as the runtime's schedules see it, in the wall or timeline base."""
+        if self.virtual:
+            cursor = self.cursor
+            now = self._wall()
+            return now if cursor is None else cursor + (now - self._base)
+        return self._wall() if wall else self._mono() + self.offset
