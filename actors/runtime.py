@@ -173,7 +173,9 @@ class Runtime:
             self._deliver(s, _Done(generation, scheduled, 0, 0, True, None, None, True))
             return
         wall = s.wall
-        started = self.now_us(wall)
+        # Never before the previous execution ended (matters in virtual time, where
+        # a coalesced firing is delivered at its own, earlier, instant).
+        started = max(self.now_us(wall), s.last_end_us)
         if s.is_async:
             self._run_async(s, scheduled, generation, started)
             return
@@ -183,7 +185,7 @@ class Runtime:
         except BaseException as exc:  # user code: anything it raises is its result
             value, ok, error = None, False, exc
             logger.debug("tickwork: schedule %s raised %r", s.id, exc)
-        self._deliver(s, _Done(generation, scheduled, started, self.now_us(wall), ok, value, error))
+        self._deliver(s, _Done(generation, scheduled, started, max(started, self.now_us(wall)), ok, value, error))
 
     def _work(self, s: ScheduleState) -> Any:
         if s.kind == "call":
@@ -205,7 +207,7 @@ class Runtime:
         wall = s.wall
 
         def finish(ok: bool, value: Any, error: BaseException | None) -> None:
-            self._deliver(s, _Done(generation, scheduled, started, self.now_us(wall), ok, value, error))
+            self._deliver(s, _Done(generation, scheduled, started, max(started, self.now_us(wall)), ok, value, error))
 
         try:
             coro = s.fn(*s.args, **s.kwargs)  # type: ignore[misc]

@@ -148,6 +148,7 @@ class ScheduleActor(PooledActor):
             return
         s.execution_count += 1
         s.last_us = d.started_us
+        s.last_end_us = d.finished_us
         if not d.ok:
             s.failure_count += 1
             s.last_error = d.error
@@ -187,7 +188,6 @@ class ScheduleActor(PooledActor):
             s.generation += 1
         s.next_due_us = None
         self.rt.disarm(s.id)
-        self.rt.on_cancelled(s)
         return True
 
     def _pause(self) -> bool:

@@ -38,6 +38,7 @@ class ScheduleState:
         "last_error",
         "last_us",
         "late_i",
+        "last_end_us",
         "late_max",
         "late_ring",
         "loop",
@@ -89,6 +90,7 @@ class ScheduleState:
         self.missed_count = 0
         self.last_error: BaseException | None = None
         self.last_us: int | None = None
+        self.last_end_us = 0
         self.late_ring: array[int] | None = None
         self.late_i = 0
         self.late_max: int | None = None

@@ -1,0 +1,704 @@
+"""Pooled Pykka actors: many actors multiplexed onto a few worker threads.
+
+A `pykka.ThreadingActor` is one OS thread. tickwork runs one actor per schedule,
+possibly 100,000 of them, so instead `PooledActor` subclasses run on a
+`Dispatcher`: a fixed set of worker threads that run the actors whose mailboxes
+are non-empty, at most ``batch`` messages per actor turn, re-queueing an actor
+behind the others when it still has messages (fairness, like Akka's dispatcher
+"throughput").
+
+Usage::
+
+    dispatcher = Dispatcher(workers=2)
+
+    class Counter(PooledActor):
+        def __init__(self) -> None:
+            super().__init__()
+            self.n = 0
+
+        def on_receive(self, message):
+            self.n += 1
+            return self.n
+
+    ref = Counter.start(dispatcher=dispatcher)     # or set Counter.dispatcher
+    ref.tell("x")
+    assert ref.ask("y", timeout=1) == 2
+    ref.stop(block=False)                          # cheap, does not wait
+    dispatcher.shutdown(timeout=5)                 # stops every actor left
+
+Guarantees kept from Pykka
+--------------------------
+* One message at a time per actor, in mailbox (FIFO) order; ``on_start`` runs
+  before the first message (also before messages told from ``__init__``).
+* ``tell``/``ask``/``stop(block=...)``/``is_alive()``/proxies work as for
+  ``ThreadingActor``. ``ask`` returns a `PooledFuture` (a
+  `pykka.ThreadingFuture` subclass), so ``.get(timeout=...)`` works from any
+  thread that is not a dispatcher worker.
+* Stop semantics are Pykka's: messages queued before the stop message are
+  handled; asks queued after it fail with `pykka.ActorDeadError`; ``on_stop``
+  runs on a stop, ``on_failure`` (not ``on_stop``) after an exception in a tell
+  handler, which also stops the actor. An exception in an ask handler is set
+  on the future and the actor keeps running.
+
+Differences from ``ThreadingActor`` (deliberate)
+------------------------------------------------
+* Not registered in `pykka.ActorRegistry` unless ``start(..., register=True)``
+  (the registry is a list with O(n) removal). Unregistered actors are not seen
+  by ``ActorRegistry.stop_all()``/``broadcast``: stop them with
+  `Dispatcher.shutdown`.
+* Failures are logged to ``logging.getLogger("tickwork")`` at ERROR with the
+  traceback (Pykka logs to its own logger, which has only a NullHandler).
+* A ``BaseException`` (``SystemExit``, ``KeyboardInterrupt``, ...) raised by a
+  handler is treated like an exception in a tell handler *for that actor only*:
+  logged, ``on_failure``, actor stopped (if it came from an ask handler it is
+  also set on the future). ``ActorRegistry.stop_all()`` is never called and the
+  worker thread carries on.
+* A death hook, ``start(..., on_death=f)`` or ``Dispatcher(on_actor_death=f)``
+  (the per-actor hook wins), is called exactly once when the actor has
+  terminated, as ``f(actor_ref, exc)``: ``exc`` is the exception that killed it,
+  or ``None`` after a clean stop (stop message, ``self.stop()``, dispatcher
+  shutdown). It runs on a worker thread after the actor's pending asks were
+  failed; it must be quick and must not block. A supervisor restarts when
+  ``exc is not None``.
+* Messages that reach a pooled actor after it has fully stopped (a race with
+  ``tell``'s liveness check) are dropped, and asks among them fail with
+  ``ActorDeadError`` at once (a ``ThreadingActor`` leaves such futures
+  unresolved forever).
+* ``actor_urn`` is UUID-formatted but not a fresh uuid4 per actor: a random
+  uuid4 prefix per process plus a 48-bit counter (unique, and ~10x cheaper).
+
+Rules for code running on a dispatcher
+--------------------------------------
+* **Never block in a handler** (``on_receive``, proxied methods, ``on_start``,
+  ``on_stop``, ``on_failure``, death hooks). A blocked handler holds one worker
+  thread; with all workers blocked, every pooled actor on that dispatcher stalls.
+  User work (I/O, targets, callbacks) belongs on an execution pool
+  (``actors.executor.ExecutionPool``), which reports back with a ``tell``.
+* **Never wait on a future in a handler.** Use ``tell``, ``proxy.method.defer()``
+  or ``proxy.method()``/``ask(block=False)`` and drop or forward the future.
+  To enforce this, `PooledFuture.get` raises ``RuntimeError`` when called on a
+  dispatcher worker thread with a timeout other than ``0`` (``get(timeout=0)``
+  is a non-blocking poll). This also forbids ``ref.ask(msg)`` (blocking),
+  ``ref.stop()`` with the default ``block=True``, and ``proxy.attr = value``
+  (Pykka's proxy ``__setattr__`` blocks) on pooled actors from a worker thread:
+  use ``ref.stop(block=False)`` / ``ref.tell(...)`` there. Futures of
+  ``ThreadingActor``\\ s are plain ``ThreadingFuture``\\ s and are not guarded.
+* Handlers must not rely on thread identity or thread-locals: consecutive
+  messages of one actor may run on different worker threads (never
+  concurrently).
+
+Stopping cheaply and learning of deaths
+---------------------------------------
+``ref.stop(block=False)`` allocates two futures; ``ref.tell(STOP)`` (`STOP` is
+Pykka's internal stop message, re-exported here) allocates none, and the death
+hook (``exc is None``) reports when it is done. ``ref.actor_stopped.wait()``
+also works (the wait-event is only created for actors somebody waits on).
+
+Workers are non-daemon threads: call `Dispatcher.shutdown` (or use the
+dispatcher as a context manager), or the interpreter will not exit.
+
+Pykka internals relied on (pyproject pins ``pykka>=4.1,<4.6``; the conformance
+suite in tests/actors/test_pool_conformance.py must pass before widening it)
+--------------------------------------------------------------------------
+* The actor-type hooks ``Actor._create_actor_inbox``, ``Actor._create_future``,
+  ``Actor._start_actor_loop``, and the instance attributes ``Actor.__init__``
+  sets (``actor_urn``, ``actor_inbox``, ``actor_stopped``, ``_actor_ref``):
+  `PooledActor.__init__` sets them itself instead of calling
+  ``Actor.__init__`` (which allocates a ``threading.Event`` and a uuid4).
+* ``ActorRef.__init__`` copying ``actor_inbox``/``actor_stopped`` from the actor,
+  ``ActorRef.tell``/``ask`` calling ``actor_stopped.is_set()`` and
+  ``actor_inbox.put(Envelope(...))``; ``ActorRef.stop`` asking
+  ``messages._ActorStop()`` and building its result future with
+  ``type(ask_future)()``; ``ActorProxy`` dereferencing ``ActorRef._actor_weakref``.
+* ``pykka._envelope.Envelope`` (``message``, ``reply_to``) and
+  ``pykka.messages._ActorStop``.
+* ``Actor._handle_receive`` (reused as is; it calls ``self._stop()`` on a stop
+  message), and ``Actor._stop``/``Actor._handle_failure``, overridden here to skip
+  ``ActorRegistry.unregister`` for unregistered actors and to log to "tickwork".
+  ``Actor._actor_loop*`` are not used: `Dispatcher` implements the loop with the
+  same semantics.
+* ``ThreadingFuture`` (subclassed by `PooledFuture`).
+
+Concurrency: mailbox state transitions (idle <-> scheduled, alive -> dead) happen
+under the dispatcher's lock, so correctness does not depend on the GIL.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from queue import Empty, SimpleQueue
+from typing import TYPE_CHECKING, Any, ClassVar, Self
+
+import pykka
+from pykka import ActorDeadError, ActorRef, ActorRegistry, ThreadingFuture
+from pykka.messages import _ActorStop
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from pykka._envelope import Envelope
+
+__all__ = ["STOP", "DeathHook", "Dispatcher", "PooledActor", "PooledFuture"]
+
+logger = logging.getLogger("tickwork")
+
+DeathHook = Callable[[ActorRef[Any], BaseException | None], object]
+"""``hook(actor_ref, exc)``: ``exc`` killed the actor, or ``None`` for a clean stop."""
+
+STOP: Any = _ActorStop()
+"""Pykka's stop message: ``ref.tell(STOP)`` stops an actor without allocating futures."""
+
+# Mailbox states. ``actor_stopped.is_set()`` is ``state >= _STOPPED``.
+_NEW = 0  # created, on_start not yet run
+_RUNNING = 1
+_STOPPED = 2  # stop/failure decided (Pykka's actor_stopped set); teardown pending
+_DEAD = 3  # torn down: pending messages failed, removed from the dispatcher
+
+_SENTINEL: Any = object()  # tells a worker thread to exit
+_tls = threading.local()  # .worker: Dispatcher on worker threads; .binding: see start()
+_waiter_lock = threading.Lock()  # guards the lazily created Event of actor_stopped.wait()
+_sq_put = SimpleQueue.put
+
+
+def _on_worker_thread() -> bool:
+    return getattr(_tls, "worker", None) is not None
+
+
+_URN_PREFIX = "urn:uuid:" + str(uuid.uuid4())[:24]  # "xxxxxxxx-xxxx-4xxx-yxxx-"
+_urn_counter = itertools.count()
+
+
+def _next_urn() -> str:
+    return f"{_URN_PREFIX}{next(_urn_counter) & 0xFFFFFFFFFFFF:012x}"
+
+
+class PooledFuture(ThreadingFuture[Any]):
+    """The future `ActorRef.ask` returns for a `PooledActor` (a ``ThreadingFuture``).
+
+    ``get()`` refuses to block a dispatcher worker thread: on a worker, only
+    ``get(timeout=0)`` (a poll, raising `pykka.Timeout` if there is no value yet)
+    is allowed, anything else raises ``RuntimeError``. Blocking there could
+    deadlock the dispatcher (the awaited actor may need that very worker).
+    """
+
+    def get(self, *, timeout: float | None = None) -> Any:
+        if (timeout is None or timeout > 0) and _on_worker_thread():
+            msg = (
+                "blocking on a future on a tickwork dispatcher worker thread "
+                "(inside a PooledActor handler or death hook) can deadlock the "
+                "dispatcher: use tell(), proxy.method.defer(), ask(block=False) "
+                "without get(), stop(block=False), or get(timeout=0) to poll"
+            )
+            raise RuntimeError(msg)
+        return super().get(timeout=timeout)
+
+
+class _Unbound:
+    """Stand-in dispatcher of a PooledActor constructed without ``start()``."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+
+_UNBOUND: Any = _Unbound()
+
+
+def _dead_error(actor_ref: Any) -> tuple[type[ActorDeadError], ActorDeadError, None]:
+    err = ActorDeadError(f"{actor_ref} stopped before handling the message")
+    return (ActorDeadError, err, None)
+
+
+def _fail_envelopes(envelopes: list[Envelope[Any]], actor_ref: Any) -> None:
+    """Resolve the futures of messages an actor will never handle (as Pykka's teardown)."""
+    for envelope in envelopes:
+        reply_to = envelope.reply_to
+        if reply_to is None:
+            continue
+        try:
+            if isinstance(envelope.message, _ActorStop):
+                reply_to.set(None)  # "was being stopped": stop() returns True
+            else:
+                reply_to.set_exception(exc_info=_dead_error(actor_ref))
+        except Exception:  # noqa: BLE001 - already resolved by someone else
+            logger.debug("could not resolve a future of %s", actor_ref, exc_info=True)
+
+
+class _Mailbox(SimpleQueue):  # type: ignore[type-arg]
+    """A pooled actor's inbox, which is also its ``actor_stopped`` flag.
+
+    One object per actor (~230 bytes with the queue's list and lock), where a
+    ``ThreadingActor`` has a ``queue.Queue``, a ``threading.Event`` and a thread.
+    ``put`` (called by ``ActorRef.tell``/``ask``) queues the envelope and, if the
+    actor was idle, puts it on its dispatcher's run queue.
+    """
+
+    __slots__ = (
+        "_actor",  # the actor while not dead (keeps it alive; ActorRef holds a weakref)
+        "_death_exc",  # first exception that killed the actor
+        "_dispatcher",
+        "_on_death",  # per-actor death hook
+        "_registered",  # in pykka.ActorRegistry
+        "_scheduled",  # on the run queue or being run by a worker
+        "_state",
+        "_stop_now",  # dispatcher shutdown: stop before the next message
+        "_waiter",  # threading.Event, only once someone calls wait()
+    )
+
+    def __init__(self) -> None:
+        self._actor: PooledActor | None = None
+        self._death_exc: BaseException | None = None
+        self._dispatcher: Any = _UNBOUND
+        self._on_death: DeathHook | None = None
+        self._registered = False
+        self._scheduled = True  # nothing schedules it until the dispatcher admits it
+        self._state = _NEW
+        self._stop_now = False
+        self._waiter: threading.Event | None = None
+
+    # -- inbox (pykka.ActorInbox protocol) ------------------------------------
+
+    def put(self, item: Envelope[Any], block: bool = True, timeout: float | None = None) -> None:  # noqa: ARG002, FBT001, FBT002
+        dispatcher = self._dispatcher
+        with dispatcher._lock:  # noqa: SLF001
+            if self._state == _DEAD:
+                dead = True
+            else:
+                dead = False
+                _sq_put(self, item)
+                if self._scheduled:
+                    return
+                self._scheduled = True
+        if dead:  # lost the race with tell()'s liveness check: fail fast, don't strand
+            _fail_envelopes([item], "PooledActor (stopped)")
+            return
+        dispatcher._runq.put(self)  # noqa: SLF001
+
+    # -- actor_stopped (the part of threading.Event that Pykka and users use) --
+
+    def is_set(self) -> bool:
+        return self._state >= _STOPPED
+
+    def set(self) -> None:
+        with _waiter_lock:
+            if self._state < _STOPPED:
+                self._state = _STOPPED
+            waiter = self._waiter
+        if waiter is not None:
+            waiter.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the actor is stopped (like ``threading.Event.wait``)."""
+        with _waiter_lock:
+            if self._state >= _STOPPED:
+                return True
+            waiter = self._waiter
+            if waiter is None:
+                waiter = self._waiter = threading.Event()
+        return waiter.wait(timeout)
+
+
+class Dispatcher:
+    """A fixed pool of worker threads running `PooledActor`\\ s.
+
+    Args:
+        workers: number of worker threads (non-daemon, named ``f"{name}-{i}"``).
+        batch: at most this many messages per actor turn; an actor that still
+            has messages then goes to the back of the run queue.
+        name: thread name prefix.
+        on_actor_death: default death hook for actors started without
+            ``on_death`` (see the module docstring).
+
+    Workers start on `start()` or lazily with the first actor. `shutdown`
+    stops every actor still running here and joins the workers; afterwards
+    the dispatcher refuses new actors with ``RuntimeError``.
+    """
+
+    def __init__(
+        self,
+        workers: int = 2,
+        *,
+        batch: int = 32,
+        name: str = "tickwork-dispatch",
+        on_actor_death: DeathHook | None = None,
+    ) -> None:
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            msg = f"workers must be an int >= 1, got {workers!r}"
+            raise ValueError(msg)
+        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+            msg = f"batch must be an int >= 1, got {batch!r}"
+            raise ValueError(msg)
+        self._workers = workers
+        self._batch = batch
+        self._name = name
+        self._on_actor_death = on_actor_death
+        self._lock = threading.Lock()
+        self._runq: SimpleQueue[Any] = SimpleQueue()
+        self._live: set[_Mailbox] = set()
+        self._threads: list[threading.Thread] = []
+        self._started = False
+        self._closed = False
+        self._sentinels_posted = False
+
+    def __repr__(self) -> str:
+        state = "shut down" if self._closed else ("running" if self._started else "not started")
+        return (
+            f"<Dispatcher {self._name!r} workers={self._workers} batch={self._batch} "
+            f"actors={len(self._live)} {state}>"
+        )
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.shutdown()
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def workers(self) -> int:
+        return self._workers
+
+    @property
+    def batch(self) -> int:
+        return self._batch
+
+    @property
+    def threads(self) -> tuple[threading.Thread, ...]:
+        """The worker threads (empty before the dispatcher started)."""
+        return tuple(self._threads)
+
+    @property
+    def actor_count(self) -> int:
+        """Actors admitted and not yet dead."""
+        return len(self._live)
+
+    @property
+    def is_shut_down(self) -> bool:
+        return self._closed
+
+    def start(self) -> Self:
+        """Start the worker threads (idempotent). ``RuntimeError`` after `shutdown`."""
+        with self._lock:
+            self._start_locked()
+        return self
+
+    def _start_locked(self) -> None:
+        if self._closed:
+            msg = f"{self!r} is shut down and accepts no new actors"
+            raise RuntimeError(msg)
+        if self._started:
+            return
+        self._started = True
+        for i in range(self._workers):
+            thread = threading.Thread(target=self._work, name=f"{self._name}-{i}", daemon=False)
+            self._threads.append(thread)
+            thread.start()
+
+    def shutdown(self, timeout: float | None = None) -> bool:
+        """Stop every actor still running here, then join every worker thread.
+
+        Each live actor stops before its next message: ``on_stop`` runs, asks
+        still in its mailbox fail with `pykka.ActorDeadError`, its death hook is
+        called with ``exc=None``. Then the workers exit and are joined.
+
+        Idempotent; returns whether all workers were joined within ``timeout``
+        seconds (``None``: wait forever). A handler that never returns keeps
+        its worker alive, making this return ``False``. Must not be called from
+        a worker thread (``RuntimeError``).
+        """
+        if _on_worker_thread():
+            msg = "Dispatcher.shutdown() cannot be called on a dispatcher worker thread"
+            raise RuntimeError(msg)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        wake: list[_Mailbox] = []
+        post = False
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                for mailbox in self._live:
+                    mailbox._stop_now = True  # noqa: SLF001
+                    if not mailbox._scheduled:  # noqa: SLF001
+                        mailbox._scheduled = True  # noqa: SLF001
+                        wake.append(mailbox)
+                if not self._live and not self._sentinels_posted:
+                    self._sentinels_posted = post = True
+        for mailbox in wake:
+            self._runq.put(mailbox)
+        if post:
+            self._post_sentinels()
+        for thread in self._threads:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            thread.join(remaining)
+        return not any(thread.is_alive() for thread in self._threads)
+
+    def _post_sentinels(self) -> None:
+        for _ in self._threads:
+            self._runq.put(_SENTINEL)
+
+    # -- internals --------------------------------------------------------------
+
+    def _admit(self, mailbox: _Mailbox) -> None:
+        with self._lock:
+            self._start_locked()  # raises once shut down
+            self._live.add(mailbox)
+        self._runq.put(mailbox)  # mailbox._scheduled is already True
+
+    def _work(self) -> None:
+        _tls.worker = self
+        get = self._runq.get
+        turn = self._turn
+        while True:
+            mailbox = get()
+            if mailbox is _SENTINEL:
+                return
+            try:
+                turn(mailbox)
+            except BaseException:  # noqa: BLE001 - the worker must survive anything
+                logger.critical("tickwork dispatcher %s: internal error", self._name, exc_info=True)
+                try:
+                    self._finish(mailbox)
+                except BaseException:  # noqa: BLE001
+                    logger.critical("tickwork dispatcher %s: cannot finish actor", self._name, exc_info=True)
+
+    def _turn(self, mailbox: _Mailbox) -> None:
+        actor = mailbox._actor  # noqa: SLF001
+        if actor is None or mailbox._state == _DEAD:  # noqa: SLF001
+            return
+        if mailbox._state == _NEW:  # noqa: SLF001
+            mailbox._state = _RUNNING  # noqa: SLF001
+            try:
+                actor.on_start()
+            except BaseException:  # noqa: BLE001 - Pykka: log and stop, no on_failure
+                actor._handle_failure(*sys.exc_info())  # noqa: SLF001
+        budget = self._batch
+        empty = mailbox.empty
+        get = mailbox.get_nowait
+        handle = actor._handle_receive  # noqa: SLF001
+        while mailbox._state == _RUNNING:  # noqa: SLF001
+            if mailbox._stop_now:  # noqa: SLF001
+                actor._stop()  # noqa: SLF001
+                break
+            if not budget or empty():
+                break
+            budget -= 1
+            envelope = get()
+            reply_to = envelope.reply_to
+            try:
+                response = handle(envelope.message)
+            except Exception:
+                if reply_to is not None:
+                    logger.debug("Exception returned from %s to caller:", actor, exc_info=True)
+                    reply_to.set_exception()
+                else:
+                    _fail(actor, sys.exc_info())
+            except BaseException:  # noqa: BLE001 - only this actor dies
+                if reply_to is not None:
+                    reply_to.set_exception()
+                _fail(actor, sys.exc_info())
+            else:
+                if reply_to is not None:
+                    reply_to.set(response)
+        if mailbox._state != _RUNNING:  # noqa: SLF001
+            self._finish(mailbox)
+            return
+        with self._lock:
+            if empty() and not mailbox._stop_now:  # noqa: SLF001
+                mailbox._scheduled = False  # noqa: SLF001
+                return
+        self._runq.put(mailbox)
+
+    def _finish(self, mailbox: _Mailbox) -> None:
+        """Tear down a stopped actor: fail its pending asks, release it, call the hook."""
+        mailbox.set()  # no-op unless we got here through an internal error
+        pending: list[Envelope[Any]] = []
+        with self._lock:
+            if mailbox._state == _DEAD:  # noqa: SLF001
+                return
+            mailbox._state = _DEAD  # noqa: SLF001
+            while not mailbox.empty():
+                pending.append(mailbox.get_nowait())
+            self._live.discard(mailbox)
+            post = self._closed and not self._live and not self._sentinels_posted
+            if post:
+                self._sentinels_posted = True
+        actor = mailbox._actor  # noqa: SLF001
+        exc = mailbox._death_exc  # noqa: SLF001
+        hook = mailbox._on_death or self._on_actor_death  # noqa: SLF001
+        mailbox._actor = mailbox._death_exc = mailbox._on_death = None  # noqa: SLF001
+        if actor is not None:
+            actor_ref = actor.actor_ref
+            if mailbox._registered:  # noqa: SLF001
+                mailbox._registered = False  # noqa: SLF001
+                ActorRegistry.unregister(actor_ref)
+            _fail_envelopes(pending, actor_ref)
+            if hook is not None:
+                try:
+                    hook(actor_ref, exc)
+                except BaseException:  # noqa: BLE001
+                    logger.exception("death hook %r failed for %s", hook, actor_ref)
+        if post:
+            self._post_sentinels()
+
+
+def _fail(actor: PooledActor, exc_info: Any) -> None:
+    """Exception in a tell handler (or any BaseException): log, stop, on_failure."""
+    actor._handle_failure(*exc_info)  # noqa: SLF001
+    try:
+        actor.on_failure(*exc_info)
+    except BaseException:  # noqa: BLE001
+        actor._handle_failure(*sys.exc_info())  # noqa: SLF001
+
+
+class PooledActor(pykka.Actor):
+    """A Pykka actor that runs on a `Dispatcher`'s worker threads instead of its own.
+
+    Subclass it like ``pykka.ThreadingActor`` (call ``super().__init__()``)
+    and start it with ``MyActor.start(*args, dispatcher=d, **kwargs)``, or set
+    the class attribute ``dispatcher``. Read the module docstring for the
+    rules (never block in a handler, never wait on a future there).
+    """
+
+    dispatcher: ClassVar[Dispatcher | None] = None
+    """Dispatcher used when ``start()`` gets none."""
+
+    actor_inbox: _Mailbox  # type: ignore[assignment]
+    actor_stopped: _Mailbox  # type: ignore[assignment]
+
+    @classmethod
+    def start(  # type: ignore[override]
+        cls,
+        *args: Any,
+        dispatcher: Dispatcher | None = None,
+        register: bool = False,
+        on_death: DeathHook | None = None,
+        **kwargs: Any,
+    ) -> ActorRef[Self]:
+        """Create the actor with ``cls(*args, **kwargs)`` and start it on a dispatcher.
+
+        Args:
+            dispatcher: where the actor runs; default ``cls.dispatcher``.
+            register: also register it in ``pykka.ActorRegistry`` (O(n) removal:
+                keep off for large numbers of actors).
+            on_death: ``hook(actor_ref, exc)`` called once when the actor has
+                terminated (``exc`` is ``None`` for a clean stop); overrides the
+                dispatcher's ``on_actor_death``.
+
+        Raises:
+            RuntimeError: no dispatcher, or the dispatcher is shut down.
+        """
+        d = dispatcher if dispatcher is not None else cls.dispatcher
+        if d is None:
+            msg = (
+                f"{cls.__name__}.start() needs a Dispatcher: pass "
+                f"{cls.__name__}.start(..., dispatcher=Dispatcher(...)) or set the "
+                f"class attribute {cls.__name__}.dispatcher"
+            )
+            raise RuntimeError(msg)
+        if not isinstance(d, Dispatcher):
+            msg = f"dispatcher must be a tickwork Dispatcher, got {d!r}"
+            raise TypeError(msg)
+        if d._closed:  # noqa: SLF001 - fail before running the constructor
+            msg = f"{d!r} is shut down and accepts no new actors"
+            raise RuntimeError(msg)
+        previous = getattr(_tls, "binding", None)
+        _tls.binding = d
+        try:
+            obj = cls(*args, **kwargs)
+        finally:
+            _tls.binding = previous
+        if getattr(obj, "_actor_ref", None) is None or not isinstance(obj.actor_inbox, _Mailbox):
+            msg = (
+                "PooledActor.__init__() has not been called. "
+                "Did you forget to call super() in your override?"
+            )
+            raise TypeError(msg)
+        mailbox = obj.actor_inbox
+        mailbox._on_death = on_death  # noqa: SLF001
+        if register:
+            ActorRegistry.register(obj.actor_ref)
+            mailbox._registered = True  # noqa: SLF001
+        try:
+            obj._start_actor_loop()  # noqa: SLF001
+        except BaseException:
+            mailbox._state = _DEAD  # noqa: SLF001
+            mailbox._actor = None  # noqa: SLF001
+            if register:
+                mailbox._registered = False  # noqa: SLF001
+                ActorRegistry.unregister(obj.actor_ref)
+            raise
+        return obj.actor_ref
+
+    def __init__(self, *_args: Any, **_kwargs: Any) -> None:
+        """Set up the fields ``pykka.Actor.__init__`` would, cheaply.
+
+        No ``threading.Event`` (the mailbox doubles as ``actor_stopped``) and no
+        per-actor uuid4. Call it from your ``__init__`` with ``super().__init__()``.
+        """
+        self.actor_urn = _next_urn()
+        mailbox = self.actor_inbox = self._create_actor_inbox()
+        dispatcher = getattr(_tls, "binding", None) or type(self).dispatcher
+        if dispatcher is not None:
+            mailbox._dispatcher = dispatcher  # noqa: SLF001
+        mailbox._actor = self  # noqa: SLF001
+        self.actor_stopped = mailbox
+        self._actor_ref = ActorRef(self)
+
+    @staticmethod
+    def _create_actor_inbox() -> _Mailbox:
+        return _Mailbox()
+
+    @staticmethod
+    def _create_future() -> PooledFuture:
+        return PooledFuture()
+
+    def _start_actor_loop(self) -> None:
+        mailbox = self.actor_inbox
+        dispatcher = mailbox._dispatcher  # noqa: SLF001
+        if not isinstance(dispatcher, Dispatcher):
+            msg = f"{self} has no dispatcher: start it with {type(self).__name__}.start(dispatcher=...)"
+            raise RuntimeError(msg)
+        dispatcher._admit(mailbox)  # noqa: SLF001
+
+    def _stop(self) -> None:
+        """Pykka's ``_stop`` minus the registry scan for unregistered actors."""
+        mailbox = self.actor_inbox
+        if mailbox._registered:  # noqa: SLF001
+            mailbox._registered = False  # noqa: SLF001
+            ActorRegistry.unregister(self.actor_ref)
+        mailbox.set()
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("Stopped %s", self)
+        try:
+            self.on_stop()
+        except BaseException:  # noqa: BLE001
+            self._handle_failure(*sys.exc_info())
+
+    def _handle_failure(
+        self,
+        exception_type: type[BaseException] | None,
+        exception_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Log to "tickwork" (ERROR, traceback), remember the exception, stop."""
+        logger.error(
+            "Unhandled exception in %s:",
+            self,
+            exc_info=(exception_type, exception_value, traceback),  # type: ignore[arg-type]
+        )
+        mailbox = self.actor_inbox
+        if mailbox._death_exc is None:  # noqa: SLF001
+            mailbox._death_exc = exception_value  # noqa: SLF001
+        if mailbox._registered:  # noqa: SLF001
+            mailbox._registered = False  # noqa: SLF001
+            ActorRegistry.unregister(self.actor_ref)
+        mailbox.set()

@@ -1,0 +1,321 @@
+"""The Scheduler facade on a VirtualClock: deterministic firing, counts and life cycle."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from runtime_support import START, run_for
+
+from actors import (
+    Cancel,
+    Pause,
+    Resume,
+    Scheduler,
+    ScheduleStatus,
+    Update,
+    schedule_at,
+    schedule_once,
+    schedule_repeating,
+)
+from timekit import Duration, ScheduleAt, Timestamp, VirtualClock
+
+SEC = 1_000_000
+
+
+def test_interval_fires_on_anchored_grid(sched: Scheduler, clock: VirtualClock) -> None:
+    seen: list[int] = []
+    sid = sched.schedule(lambda: seen.append(sched.now().micros), when=Duration.from_millis(100))
+    run_for(sched, clock, 1.0)
+    assert seen == [START.micros + k * 100_000 for k in range(1, 11)]
+    info = sched.get_schedule(sid)
+    assert info is not None
+    assert info.execution_count == 10
+    assert info.missed_count == 0
+    assert info.status is ScheduleStatus.PENDING
+    assert info.next_execution == START + Duration.from_millis(1100)
+    assert info.lateness_max == Duration(0)
+
+
+def test_one_year_in_one_advance_runs_every_firing(sched: Scheduler, clock: VirtualClock) -> None:
+    count = [0]
+    sched.schedule(lambda: count.__setitem__(0, count[0] + 1), when=timedelta(hours=1))
+    run_for(sched, clock, 365 * 86400)
+    assert count[0] == 365 * 24
+
+
+def test_daily_across_dst_in_paris_runs_365_times_at_local_time(sched: Scheduler, clock: VirtualClock) -> None:
+    fired: list[Timestamp] = []
+    sid = sched.schedule_daily(lambda: fired.append(sched.now()), (), 2, 30, tz="Europe/Paris")
+    run_for(sched, clock, 365 * 86400)
+    assert len(fired) == 365
+    local = [t.to_datetime("Europe/Paris") for t in fired]
+    assert len({d.date() for d in local}) == 365
+    spring = [d for d in local if (d.month, d.day) == (3, 29)]  # 2026-03-29: 02:00 -> 03:00
+    assert [(d.hour, d.minute) for d in spring] == [(3, 30)]
+    assert all((d.hour, d.minute) == (2, 30) for d in local if (d.month, d.day) != (3, 29))
+    assert sched.get_schedule(sid).execution_count == 365  # type: ignore[union-attr]
+
+
+def test_one_shot_completes_and_failed_one_shot_fails(sched: Scheduler, clock: VirtualClock) -> None:
+    ok = sched.schedule_in_seconds(lambda: "done", (), 5)
+    bad = sched.schedule_in_seconds(lambda: 1 / 0, (), 5)
+    run_for(sched, clock, 4)
+    assert sched.get_schedule(ok).status is ScheduleStatus.PENDING  # type: ignore[union-attr]
+    run_for(sched, clock, 2)
+    assert sched.get_schedule(ok).status is ScheduleStatus.COMPLETED  # type: ignore[union-attr]
+    info = sched.get_schedule(bad)
+    assert info is not None and info.status is ScheduleStatus.FAILED
+    assert isinstance(info.last_error, ZeroDivisionError)
+    run_for(sched, clock, 100)
+    assert sched.get_schedule(ok).execution_count == 1  # type: ignore[union-attr]
+    results = sched.get_execution_metrics()
+    assert {r.schedule_id: r.success for r in results} == {ok: True, bad: False}
+    assert [r.return_value for r in results if r.schedule_id == ok] == ["done"]
+
+
+def test_repeating_target_that_raises_keeps_running(sched: Scheduler, clock: VirtualClock) -> None:
+    sid = sched.schedule_at_interval(lambda: 1 / 0, (), 1.0)
+    run_for(sched, clock, 5)
+    info = sched.get_schedule(sid)
+    assert info is not None
+    assert (info.status, info.execution_count, info.failure_count) == (ScheduleStatus.PENDING, 5, 5)
+    stats = sched.get_execution_stats()
+    assert stats["failed_executions"] == 5 and stats["success_rate"] == 0.0
+
+
+def test_cancel_stops_work_and_double_cancel_is_false(sched: Scheduler, clock: VirtualClock) -> None:
+    count = [0]
+    sid = sched.schedule_at_interval(lambda: count.__setitem__(0, count[0] + 1), (), 1.0)
+    run_for(sched, clock, 3)
+    assert sched.cancel_schedule(sid) is True
+    assert sched.cancel_schedule(sid) is False
+    assert sched.cancel_schedule(999) is False
+    run_for(sched, clock, 10)
+    assert count[0] == 3
+    assert sched.get_schedule(sid).status is ScheduleStatus.CANCELLED  # type: ignore[union-attr]
+    assert sched.clear_completed_schedules() == 1
+    assert sched.get_schedule(sid) is None
+
+
+def test_pause_and_resume_stay_on_the_grid(sched: Scheduler, clock: VirtualClock) -> None:
+    seen: list[int] = []
+    sid = sched.schedule_at_interval(lambda: seen.append(sched.now().micros - START.micros), (), 1.0)
+    run_for(sched, clock, 2)
+    assert sched.pause(sid)
+    assert sched.get_schedule(sid).status is ScheduleStatus.PAUSED  # type: ignore[union-attr]
+    run_for(sched, clock, 3.5)
+    assert sched.resume(sid)
+    run_for(sched, clock, 2)
+    assert seen == [1 * SEC, 2 * SEC, 6 * SEC, 7 * SEC]
+    assert sched.get_schedule(sid).missed_count == 0  # type: ignore[union-attr]
+
+
+def test_reschedule_reanchors_at_the_moment_applied(sched: Scheduler, clock: VirtualClock) -> None:
+    seen: list[int] = []
+    sid = sched.schedule_at_interval(lambda: seen.append(sched.now().micros - START.micros), (), 1.0)
+    run_for(sched, clock, 2.5)
+    assert sched.reschedule(sid, Duration.from_seconds(2))
+    run_for(sched, clock, 5)
+    assert seen == [1 * SEC, 2 * SEC, int(4.5 * SEC), int(6.5 * SEC)]
+    assert sched.get_schedule(sid).trigger.every == Duration.from_seconds(2)  # type: ignore[union-attr]
+    assert sched.reschedule(12345, 1.0) is False
+
+
+def test_direct_tell_of_update_and_cancel_matches_the_facade(sched: Scheduler, clock: VirtualClock) -> None:
+    calls: list[tuple[int, ...]] = []
+    sid = sched.schedule_at_interval(lambda *a: calls.append(a), (1,), 1.0)
+    ref = sched.get_schedule(sid).actor_ref  # type: ignore[union-attr]
+    ref.tell(Update(args=(2, 3)))
+    run_for(sched, clock, 1)
+    assert calls == [(2, 3)]
+    assert sched.get_schedule(sid).args == (2, 3)  # type: ignore[union-attr]
+    ref.tell(Pause())  # queued ahead of the next Tick, so it takes effect first
+    run_for(sched, clock, 3)
+    assert sched.get_schedule(sid).status is ScheduleStatus.PAUSED  # type: ignore[union-attr]
+    assert ref.ask(Resume(), timeout=5) is True  # ask: wait until it is applied
+    run_for(sched, clock, 1)
+    assert len(calls) == 2
+    ref.tell(Cancel())
+    run_for(sched, clock, 5)
+    assert len(calls) == 2
+    assert sched.get_schedule(sid).status is ScheduleStatus.CANCELLED  # type: ignore[union-attr]
+
+
+def test_invalid_update_by_tell_is_ignored_and_by_facade_raises(sched: Scheduler, clock: VirtualClock) -> None:
+    sid = sched.schedule_daily(lambda: None, (), 3)
+    ref = sched.get_schedule(sid).actor_ref  # type: ignore[union-attr]
+    ref.tell(Update(interval=5))  # not an interval schedule: logged, ignored
+    with pytest.raises(ValueError, match="trigger="):
+        sched.update(sid, interval=5)
+    assert ref.is_alive()
+    run_for(sched, clock, 86400)
+    assert sched.get_schedule(sid).execution_count == 1  # type: ignore[union-attr]
+
+
+def test_missed_firings_are_counted_when_an_execution_overruns(sched: Scheduler, clock: VirtualClock) -> None:
+    started = threading.Event()
+    release = threading.Event()
+    runs: list[int] = []
+
+    def slow() -> None:
+        runs.append(sched.now().micros - START.micros)
+        if len(runs) == 1:
+            started.set()
+            assert release.wait(10)
+
+    sid = sched.schedule_at_interval(slow, (), 0.1)
+    clock.advance(Duration.from_millis(100))
+    assert started.wait(10)
+    clock.advance(Duration.from_millis(350))  # firings at 200, 300, 400 come due meanwhile
+    release.set()
+    assert sched.wait_idle(10)
+    info = sched.get_schedule(sid)
+    assert info is not None
+    # 200 and 300 were missed; the latest due (400) ran as soon as the overrun
+    # ended (450), 50 ms late.
+    assert len(runs) == 2
+    second = sched.get_execution_metrics()[-1]
+    assert second.scheduled_time == START + Duration.from_millis(400)
+    assert second.start_time == START + Duration.from_millis(450)
+    assert second.lateness == Duration.from_millis(50)
+    assert info.missed_count == 2
+    assert info.lateness_max == Duration.from_millis(50)
+    assert sched.get_execution_stats()["missed_executions"] == 2
+
+
+def test_max_concurrent_executions_queues_work(clock: VirtualClock) -> None:
+    with Scheduler(clock=clock, max_concurrent_executions=1) as sched:
+        active = [0]
+        peak = [0]
+        lock = threading.Lock()
+
+        def work() -> None:
+            with lock:
+                active[0] += 1
+                peak[0] = max(peak[0], active[0])
+            with lock:
+                active[0] -= 1
+
+        for _ in range(20):
+            sched.schedule_at_interval(work, (), 1.0)
+        run_for(sched, clock, 3)
+        assert peak[0] == 1
+        assert sched.get_execution_stats()["total_executions"] == 60
+
+
+def test_callbacks_run_and_their_errors_are_swallowed(sched: Scheduler, clock: VirtualClock) -> None:
+    results = []
+    errors = []
+
+    def bad_callback(_r: object) -> None:
+        raise RuntimeError("callback bug")
+
+    sched.add_execution_callback(results.append)
+    sched.add_execution_callback(bad_callback)
+    sched.add_error_callback(lambda sid, exc: errors.append((sid, type(exc))))
+    good = sched.schedule_at_interval(lambda: 7, (), 1.0)
+    bad = sched.schedule_at_interval(lambda: [][1], (), 1.0)
+    run_for(sched, clock, 2)
+    assert len(results) == 4
+    assert sorted(errors) == [(bad, IndexError), (bad, IndexError)]
+    assert {r.schedule_id for r in results if r.success} == {good}
+    assert sched.get_execution_stats()["callback_errors"] == 4
+    assert sched.remove_execution_callback(bad_callback)
+    assert not sched.remove_execution_callback(bad_callback)
+
+
+def test_stats_fields(sched: Scheduler, clock: VirtualClock) -> None:
+    sched.schedule_at_interval(lambda: None, (), 1.0)
+    run_for(sched, clock, 4)
+    stats = sched.get_execution_stats()
+    for key in ("total_executions", "successful_executions", "failed_executions", "success_rate"):
+        assert key in stats
+    assert stats["total_executions"] == 4 and stats["success_rate"] == 1.0
+    assert isinstance(stats["average_duration"], Duration)
+    assert isinstance(stats["total_duration"], Duration)
+    assert stats["lateness_p99"] == Duration(0)
+
+
+def test_cron_schedule(sched: Scheduler, clock: VirtualClock) -> None:
+    seen: list[Timestamp] = []
+    sched.schedule_cron(lambda: seen.append(sched.now()), (), "*/15 9-10 * * 1-5")
+    run_for(sched, clock, 7 * 86400)  # START is a Monday
+    assert len(seen) == 5 * 8
+    assert all(t.to_datetime().minute % 15 == 0 for t in seen)
+
+
+def test_module_functions(sched: Scheduler, clock: VirtualClock) -> None:
+    hits: list[str] = []
+    schedule_once(sched, hits.append, ("once",), 2)
+    schedule_repeating(sched, hits.append, ("rep",), Duration.from_seconds(1))
+    schedule_at(sched, hits.append, ("at",), START + Duration.from_seconds(3))
+    run_for(sched, clock, 3)
+    assert sorted(hits) == sorted(["rep", "once", "rep", "rep", "at"])
+
+
+def test_registered_names_and_bad_input(sched: Scheduler, clock: VirtualClock) -> None:
+    out: list[int] = []
+    sched.register("add", lambda a, b: out.append(a + b))
+    sid = sched.schedule("add", (1, 2), ScheduleAt.at_interval(1.0))
+    assert sched.get_schedule(sid).name == "add"  # type: ignore[union-attr]
+    run_for(sched, clock, 1)
+    assert out == [3]
+    with pytest.raises(ValueError, match="register it first"):
+        sched.schedule("nope", (), 1.0)
+    with pytest.raises(TypeError):
+        sched.schedule(42, (), 1.0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="Interval must be positive"):
+        sched.schedule_at_interval(print, (), 0)
+    with pytest.raises(ValueError, match="Interval must be positive"):
+        sched.schedule_at_interval(print, (), float("nan"))
+    with pytest.raises(TypeError):
+        sched.schedule(print, "abc", 1.0)
+    with pytest.raises(TypeError):
+        sched.schedule(print, (), True)
+    with pytest.raises(ValueError, match="tzinfo"):
+        from datetime import datetime
+
+        sched.schedule_at_time(print, (), datetime(2030, 1, 1))
+    with pytest.raises(ValueError, match="Unknown time zone"):
+        sched.schedule_daily(print, (), 1, tz="Mars/Olympus")
+    with pytest.raises(TypeError):
+        sched.cancel_schedule("1")  # type: ignore[arg-type]
+
+
+def test_list_and_next_execution(sched: Scheduler, clock: VirtualClock) -> None:
+    a = sched.schedule_at_interval(print, (), 10.0, name="ten")
+    b = sched.schedule_at_interval(print, (), 5.0, name="five")
+    assert [i.id for i in sched.list_schedules()] == [a, b]
+    assert [i.id for i in sched.list_schedules(name="five")] == [b]
+    assert sched.get_next_execution_time() == START + Duration.from_seconds(5)
+    sched.pause(b)
+    assert [i.id for i in sched.list_schedules(status=ScheduleStatus.PAUSED)] == [b]
+    assert sched.get_next_execution_time() == START + Duration.from_seconds(10)
+
+
+def test_calls_after_stop_raise(clock: VirtualClock) -> None:
+    s = Scheduler(clock=clock).start()
+    sid = s.schedule_at_interval(print, (), 1.0)
+    assert s.stop()
+    assert s.stop()  # idempotent
+    with pytest.raises(RuntimeError, match="stopped"):
+        s.schedule_at_interval(print, (), 1.0)
+    with pytest.raises(RuntimeError, match="stopped"):
+        s.cancel_schedule(sid)
+    with pytest.raises(RuntimeError, match="stopped"):
+        s.start()
+
+
+def test_two_schedulers_are_independent(clock: VirtualClock) -> None:
+    other_clock = VirtualClock(START)
+    with Scheduler(clock=clock) as a, Scheduler(clock=other_clock) as b:
+        hits = {"a": 0, "b": 0}
+        a.schedule_at_interval(lambda: hits.__setitem__("a", hits["a"] + 1), (), 1.0)
+        b.schedule_at_interval(lambda: hits.__setitem__("b", hits["b"] + 1), (), 1.0)
+        run_for(a, clock, 3)
+        assert hits == {"a": 3, "b": 0}
+        a.stop()
+        run_for(b, other_clock, 2)
+        assert hits == {"a": 3, "b": 2}
