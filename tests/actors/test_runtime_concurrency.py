@@ -1,0 +1,213 @@
+"""Concurrency of the runtime: many threads, re-entrant calls, crashes, async targets, real time."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+import time
+
+import pytest
+from runtime_support import START, run_for
+
+from actors import Scheduler, ScheduleStatus
+from timekit import Duration, VirtualClock
+
+
+def test_many_threads_scheduling_and_cancelling_leave_a_consistent_registry(
+    sched: Scheduler, clock: VirtualClock
+) -> None:
+    created: list[int] = []
+    cancelled: list[int] = []
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def worker(seed: int) -> None:
+        rng = random.Random(seed)
+        try:
+            mine: list[int] = []
+            for _ in range(200):
+                if mine and rng.random() < 0.4:
+                    sid = mine.pop(rng.randrange(len(mine)))
+                    assert sched.cancel_schedule(sid) is True
+                    with lock:
+                        cancelled.append(sid)
+                else:
+                    sid = sched.schedule_at_interval(lambda: None, (), rng.choice([0.5, 1.0, 2.0]))
+                    mine.append(sid)
+                    with lock:
+                        created.append(sid)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors
+    assert len(set(created)) == len(created)
+    assert len(created) + len(cancelled) == 8 * 200
+    infos = {i.id: i for i in sched.list_schedules()}
+    assert set(infos) == set(created)
+    for sid in cancelled:
+        assert infos[sid].status is ScheduleStatus.CANCELLED
+    live = set(created) - set(cancelled)
+    assert {i for i, v in infos.items() if v.status is ScheduleStatus.PENDING} == live
+    run_for(sched, clock, 2)
+    for sid in cancelled:
+        assert sched.get_schedule(sid).execution_count == 0  # type: ignore[union-attr]
+    assert all(sched.get_schedule(sid).execution_count >= 1 for sid in live)  # type: ignore[union-attr]
+
+
+def test_callbacks_may_call_back_into_the_scheduler(sched: Scheduler, clock: VirtualClock) -> None:
+    spawned: list[int] = []
+    holder: dict[str, int] = {}
+
+    def self_cancelling() -> None:
+        spawned.append(sched.schedule_in_seconds(lambda: None, (), 1))
+        assert sched.cancel_schedule(holder["id"]) is True
+        assert sched.get_schedule(holder["id"]).status is ScheduleStatus.CANCELLED  # type: ignore[union-attr]
+
+    holder["id"] = sched.schedule_at_interval(self_cancelling, (), 1.0)
+    sched.add_execution_callback(lambda r: sched.get_execution_stats())
+    run_for(sched, clock, 5)
+    assert len(spawned) == 1
+    assert sched.get_schedule(spawned[0]).status is ScheduleStatus.COMPLETED  # type: ignore[union-attr]
+
+
+def test_cancel_from_another_thread_means_no_further_start(sched: Scheduler, clock: VirtualClock) -> None:
+    runs = [0]
+    sid = sched.schedule_at_interval(lambda: runs.__setitem__(0, runs[0] + 1), (), 0.001)
+    for _ in range(50):
+        clock.advance(Duration.from_millis(1))
+    assert sched.cancel_schedule(sid)
+    after = runs[0]
+    run_for(sched, clock, 1)
+    assert runs[0] == after
+
+
+def test_supervisor_restarts_a_crashed_schedule_actor(sched: Scheduler, clock: VirtualClock) -> None:
+    runs = [0]
+    sid = sched.schedule_at_interval(lambda: runs.__setitem__(0, runs[0] + 1), (), 1.0)
+    run_for(sched, clock, 2)
+    old = sched.get_schedule(sid).actor_ref  # type: ignore[union-attr]
+    old.tell("not a message a schedule actor knows")  # the handler raises: the actor dies
+    deadline = time.monotonic() + 10
+    while sched.get_schedule(sid).actor_ref is old and time.monotonic() < deadline:  # type: ignore[union-attr]
+        time.sleep(0.005)
+    new = sched.get_schedule(sid).actor_ref  # type: ignore[union-attr]
+    assert new is not old and new.is_alive() and not old.is_alive()
+    run_for(sched, clock, 3)
+    info = sched.get_schedule(sid)
+    assert info is not None and info.execution_count == 5 and runs[0] == 5
+    assert sched.get_execution_stats()["restarts"] == 1
+    assert sched.cancel_schedule(sid) is True
+
+
+def test_async_target_runs_on_the_event_loop(clock: VirtualClock) -> None:
+    async def main() -> list[int]:
+        seen: list[int] = []
+        loop_threads: set[int] = set()
+
+        async def ping(n: int) -> int:
+            loop_threads.add(threading.get_ident())
+            await asyncio.sleep(0)
+            seen.append(n)
+            return n * 2
+
+        async with Scheduler(clock=clock) as sched:
+            sid = sched.schedule_at_interval(ping, (21,), 1.0)
+            clock.advance(Duration.from_seconds(3))
+            # Let the loop run the coroutines while waiting in a thread.
+            assert await asyncio.get_running_loop().run_in_executor(None, sched.wait_idle, 10)
+            results = [r for r in sched.get_execution_metrics() if r.schedule_id == sid]
+            assert [r.return_value for r in results] == [42, 42, 42]
+        assert loop_threads == {threading.get_ident()}
+        return seen
+
+    assert asyncio.run(main()) == [21, 21, 21]
+
+
+def test_coroutine_target_without_a_loop_is_refused(sched: Scheduler) -> None:
+    async def job() -> None:
+        pass
+
+    with pytest.raises(ValueError, match="event loop"):
+        sched.schedule_at_interval(job, (), 1.0)
+
+
+def test_real_time_interval_fires_with_generous_bounds() -> None:
+    before = set(threading.enumerate())
+    hits: list[float] = []
+    done = threading.Event()
+
+    def tick() -> None:
+        hits.append(time.monotonic())
+        if len(hits) == 5:
+            done.set()
+
+    with Scheduler() as sched:
+        sched.schedule_at_interval(tick, (), 0.02)
+        assert done.wait(5)
+        assert sched.wait_idle(5)
+        stats = sched.get_execution_stats()
+    assert stats["total_executions"] >= 5
+    assert stats["lateness_max"] < Duration.from_seconds(0.5)
+    time.sleep(0)  # threads were joined by stop()
+    assert not [t for t in threading.enumerate() if t not in before and t.is_alive()]
+
+
+def test_real_time_blocking_target_does_not_delay_others() -> None:
+    release = threading.Event()
+    fast_hits = threading.Semaphore(0)
+    with Scheduler(max_concurrent_executions=4) as sched:
+        sched.schedule_in_seconds(lambda: release.wait(5), (), 0)
+        sched.schedule_at_interval(fast_hits.release, (), 0.01)
+        for _ in range(10):
+            assert fast_hits.acquire(timeout=5), "a blocked target held up another schedule"
+        release.set()
+
+
+def test_stop_with_a_hung_target_returns_in_bounded_time() -> None:
+    hang = threading.Event()
+    started = threading.Event()
+    sched = Scheduler(daemon=True).start()
+
+    def hung() -> None:
+        started.set()
+        hang.wait(30)
+
+    sched.schedule_in_seconds(hung, (), 0)
+    assert started.wait(5)
+    t0 = time.monotonic()
+    assert sched.stop(timeout=0.5) is False  # reported, not waited for
+    assert time.monotonic() - t0 < 3
+    hang.set()
+
+
+def test_wait_idle_times_out_while_work_is_blocked(sched: Scheduler, clock: VirtualClock) -> None:
+    release = threading.Event()
+    sched.schedule_in_seconds(lambda: release.wait(10), (), 1)
+    clock.advance(Duration.from_seconds(1))
+    assert sched.wait_idle(timeout=0.2) is False
+    release.set()
+    assert sched.wait_idle(timeout=10) is True
+
+
+def test_ten_thousand_schedules_over_a_virtual_day(clock: VirtualClock) -> None:
+    with Scheduler(clock=clock) as sched:
+        counts = [0]
+        lock = threading.Lock()
+
+        def hit() -> None:
+            with lock:
+                counts[0] += 1
+
+        for i in range(10_000):
+            sched.schedule_at_interval(hit, (), [21600, 43200, 86400][i % 3])
+        run_for(sched, clock, 86400)
+        expected = sum(86400 // [21600, 43200, 86400][i % 3] for i in range(10_000))
+        assert counts[0] == expected
+        assert sched.get_execution_stats()["total_executions"] == expected
+        assert START  # anchor of the virtual day
