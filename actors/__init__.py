@@ -7,6 +7,7 @@ crashes. `Scheduler` is the facade that spawns and messages them.
 """
 
 from actors.functions import schedule_at, schedule_once, schedule_repeating
+from actors.protocol import Protocol, protocol
 from actors.messages import Cancel, Pause, Resume, Tick, Update
 from actors.results import ScheduleInfo, ScheduleResult, ScheduleStatus
 from actors.runtime import UpdateCallbackError
@@ -15,6 +16,7 @@ from actors.scheduler import Scheduler
 __all__ = [
     "Cancel",
     "Pause",
+    "Protocol",
     "Resume",
     "ScheduleInfo",
     "ScheduleResult",
@@ -23,6 +25,7 @@ __all__ = [
     "Tick",
     "Update",
     "UpdateCallbackError",
+    "protocol",
     "schedule_at",
     "schedule_once",
     "schedule_repeating",

@@ -19,6 +19,7 @@ from typing import Any
 
 import pykka
 
+import codec
 from timekit import Clock, Duration, ScheduleAt, SystemClock, Timestamp
 
 from actors.messages import Cancel, Pause, Resume, Update
@@ -615,14 +616,14 @@ def _snapshot(s: ScheduleState) -> ScheduleInfo:
 
 
 def _encoder_for(msg: Any, protocol: Any) -> Callable[[Any], bytes]:
-    """How a periodic message is encoded: with ``protocol``, else the protocol its
-    class was registered with."""
+    """How a periodic message is encoded: with ``protocol`` if given, else with a
+    protocol of its own (the wire format is the same in every protocol)."""
     if protocol is None:
-        protocol = getattr(type(msg), "__tickwork_protocol__", None)
-    if protocol is None:
-        raise ValueError(
-            f"Cannot schedule invalid message: {type(msg).__name__} is not registered with a Protocol; "
-            "decorate its class with @protocol(P) or pass protocol="
-        )
+        if not isinstance(msg, codec.Message):
+            raise TypeError(
+                f"Cannot schedule invalid message: a {type(msg).__name__} is not a codec.Message "
+                "(declare the type as a codec.Message subclass, or pass protocol=)"
+            )
+        protocol = codec.Protocol()
+        protocol.register(type(msg))
     return protocol.encode  # type: ignore[no-any-return]
-
