@@ -13,7 +13,7 @@ from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
 from numbers import Rational
-from typing import Any, ClassVar, Final, Union
+from typing import Any, ClassVar, Final, Union, overload
 
 __all__ = ["Duration"]
 
@@ -93,14 +93,14 @@ def _overflow(micros: int) -> OverflowError:
 def _make(micros: int) -> Duration:
     """Build a Duration from a range-checked int without validation."""
     d = _new(Duration)
-    d._micros = micros
+    d._us = micros
     return d
 
 
 def _checked(micros: int) -> Duration:
     if MIN_MICROS <= micros <= MAX_MICROS:
         d = _new(Duration)
-        d._micros = micros
+        d._us = micros
         return d
     raise _overflow(micros)
 
@@ -199,6 +199,8 @@ _HUMAN_UNITS: Final = (
 
 
 def _human(micros: int) -> str:
+    if micros == 0:
+        return "0s"
     a = -micros if micros < 0 else micros
     sign = "-" if micros < 0 else ""
     if a < _US_PER_MS:
@@ -232,9 +234,9 @@ class Duration:
     OverflowError. Arithmetic never clamps: ``5s - 10s == -5s``.
     """
 
-    __slots__ = ("_micros",)
+    __slots__ = ("_us",)
 
-    _micros: int
+    _us: int
 
     ZERO: ClassVar[Duration]
     MIN: ClassVar[Duration]
@@ -261,7 +263,7 @@ class Duration:
             micros = int(micros)
         if MIN_MICROS <= micros <= MAX_MICROS:
             d = _new(cls)
-            d._micros = micros
+            d._us = micros
             return d
         raise _overflow(micros)
 
@@ -320,63 +322,67 @@ class Duration:
     @property
     def micros(self) -> int:
         """The exact signed number of microseconds."""
-        return self._micros
+        return self._us
 
     def total_seconds(self) -> float:
         """Seconds as a float (correctly rounded)."""
-        return self._micros / _US_PER_S
+        return self._us / _US_PER_S
 
     def to_timedelta(self) -> timedelta:
         """The exact equivalent ``datetime.timedelta``."""
-        return timedelta(microseconds=self._micros)
+        return timedelta(microseconds=self._us)
 
     def is_zero(self) -> bool:
         """True when the span is exactly zero."""
-        return self._micros == 0
+        return self._us == 0
 
     def is_positive(self) -> bool:
         """True when the span is strictly greater than zero."""
-        return self._micros > 0
+        return self._us > 0
 
     def is_negative(self) -> bool:
         """True when the span is strictly less than zero."""
-        return self._micros < 0
+        return self._us < 0
 
     # ------------------------------------------------------------------ arithmetic
 
+    # Hot paths: Duration is the only type with an ``_us`` slot (Timestamp uses ``_micros``),
+    # so a failed attribute read means "not a Duration" (zero-cost try in CPython 3.11+).
     def __add__(self, other: Duration) -> Duration:
-        if isinstance(other, Duration):
-            r = self._micros + other._micros
-            if MIN_MICROS <= r <= MAX_MICROS:
-                d = _new(Duration)
-                d._micros = r
-                return d
-            raise _overflow(r)
-        return NotImplemented
+        try:
+            r = self._us + other._us
+        except AttributeError:
+            return NotImplemented
+        if -0x8000000000000000 <= r <= 0x7FFFFFFFFFFFFFFF:
+            d = _new(Duration)
+            d._us = r
+            return d
+        raise _overflow(r)
 
     __radd__ = __add__
 
     def __sub__(self, other: Duration) -> Duration:
-        if isinstance(other, Duration):
-            r = self._micros - other._micros
-            if MIN_MICROS <= r <= MAX_MICROS:
-                d = _new(Duration)
-                d._micros = r
-                return d
-            raise _overflow(r)
-        return NotImplemented
+        try:
+            r = self._us - other._us
+        except AttributeError:
+            return NotImplemented
+        if -0x8000000000000000 <= r <= 0x7FFFFFFFFFFFFFFF:
+            d = _new(Duration)
+            d._us = r
+            return d
+        raise _overflow(r)
 
     def __rsub__(self, other: Duration) -> Duration:
         if isinstance(other, Duration):
-            return _checked(other._micros - self._micros)
+            return _checked(other._us - self._us)
         return NotImplemented
 
     def __mul__(self, other: Number) -> Duration:
         if other.__class__ is int:
-            r = self._micros * other  # type: ignore[operator]
-            if MIN_MICROS <= r <= MAX_MICROS:
+            r = self._us * other  # type: ignore[operator]
+            if -0x8000000000000000 <= r <= 0x7FFFFFFFFFFFFFFF:
                 d = _new(Duration)
-                d._micros = r
+                d._us = r
                 return d
             raise _overflow(r)
         if isinstance(other, Duration):
@@ -387,114 +393,122 @@ class Duration:
         if not isinstance(other, (int, float, Rational, Decimal)):
             return NotImplemented
         num, den = _ratio(other, "multiplier")
-        return _checked(_round_div(self._micros * num, den))
+        return _checked(_round_div(self._us * num, den))
 
     __rmul__ = __mul__
 
-    def __truediv__(self, other: Number | Duration) -> Any:
+    @overload
+    def __truediv__(self, other: Duration) -> float: ...
+    @overload
+    def __truediv__(self, other: Number) -> Duration: ...
+    def __truediv__(self, other: Any) -> Any:
         """Duration / number -> Duration (half-to-even); Duration / Duration -> float."""
         if isinstance(other, Duration):
-            if other._micros == 0:
+            if other._us == 0:
                 raise ZeroDivisionError("cannot divide by a zero Duration; check the divisor first")
-            return self._micros / other._micros
+            return self._us / other._us
         if not isinstance(other, (int, float, Rational, Decimal)):
             return NotImplemented
         num, den = _ratio(other, "divisor")
         if num == 0:
             raise ZeroDivisionError("cannot divide a Duration by zero; check the divisor first")
-        return _checked(_round_div(self._micros * den, num))
+        return _checked(_round_div(self._us * den, num))
 
-    def __floordiv__(self, other: Duration | int) -> Any:
+    @overload
+    def __floordiv__(self, other: Duration) -> int: ...
+    @overload
+    def __floordiv__(self, other: int) -> Duration: ...
+    def __floordiv__(self, other: Any) -> Any:
         """Duration // Duration -> int; Duration // int -> Duration (both floor)."""
         if isinstance(other, Duration):
-            if other._micros == 0:
+            if other._us == 0:
                 raise ZeroDivisionError("cannot floor-divide by a zero Duration; check the divisor first")
-            return self._micros // other._micros
+            return self._us // other._us
         if isinstance(other, int) and other.__class__ is not bool:
             if other == 0:
                 raise ZeroDivisionError("cannot floor-divide a Duration by zero; check the divisor first")
-            return _checked(self._micros // other)
+            return _checked(self._us // other)
         return NotImplemented
 
     def __mod__(self, other: Duration) -> Duration:
         if isinstance(other, Duration):
-            if other._micros == 0:
+            if other._us == 0:
                 raise ZeroDivisionError("cannot take a Duration modulo a zero Duration; check the divisor first")
-            return _make(self._micros % other._micros)
+            return _make(self._us % other._us)
         return NotImplemented
 
     def __divmod__(self, other: Duration) -> tuple[int, Duration]:
         if isinstance(other, Duration):
-            if other._micros == 0:
+            if other._us == 0:
                 raise ZeroDivisionError("cannot divmod by a zero Duration; check the divisor first")
-            q, r = divmod(self._micros, other._micros)
+            q, r = divmod(self._us, other._us)
             return q, _make(r)
         return NotImplemented
 
     def __neg__(self) -> Duration:
-        return _checked(-self._micros)
+        return _checked(-self._us)
 
     def __pos__(self) -> Duration:
         return self
 
     def __abs__(self) -> Duration:
-        return self if self._micros >= 0 else _checked(-self._micros)
+        return self if self._us >= 0 else _checked(-self._us)
 
     def __bool__(self) -> bool:
-        return self._micros != 0
+        return self._us != 0
 
     # ------------------------------------------------------------------ comparison
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Duration):
-            return self._micros == other._micros
+            return self._us == other._us
         return NotImplemented
 
     def __ne__(self, other: object) -> bool:
         if isinstance(other, Duration):
-            return self._micros != other._micros
+            return self._us != other._us
         return NotImplemented
 
     def __lt__(self, other: Duration) -> bool:
         if isinstance(other, Duration):
-            return self._micros < other._micros
+            return self._us < other._us
         return NotImplemented
 
     def __le__(self, other: Duration) -> bool:
         if isinstance(other, Duration):
-            return self._micros <= other._micros
+            return self._us <= other._us
         return NotImplemented
 
     def __gt__(self, other: Duration) -> bool:
         if isinstance(other, Duration):
-            return self._micros > other._micros
+            return self._us > other._us
         return NotImplemented
 
     def __ge__(self, other: Duration) -> bool:
         if isinstance(other, Duration):
-            return self._micros >= other._micros
+            return self._us >= other._us
         return NotImplemented
 
     def __hash__(self) -> int:
-        return hash(self._micros)
+        return hash(self._us)
 
     # ------------------------------------------------------------------ text / pickle
 
     def format_precise(self) -> str:
         """Exact text in microseconds, e.g. "30500000μs"."""
-        return f"{self._micros}\u03bcs"
+        return f"{self._us}\u03bcs"
 
     def format_human_readable(self) -> str:
         """Short text in the largest fitting unit, e.g. "1.5ms", "30.0s", "2.0h"."""
-        return _human(self._micros)
+        return _human(self._us)
 
     __str__ = format_human_readable
 
     def __repr__(self) -> str:
-        return f"Duration(micros={self._micros})"
+        return f"Duration(micros={self._us})"
 
     def __reduce__(self) -> tuple[type[Duration], tuple[int]]:
-        return (Duration, (self._micros,))
+        return (Duration, (self._us,))
 
     def __copy__(self) -> Duration:
         return self

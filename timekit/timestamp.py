@@ -58,6 +58,27 @@ def _dt_micros(dt: datetime) -> int:
     return (dt - _EPOCH) // _ONE_US
 
 
+def _local_ordinal(micros: int, zone: tzinfo) -> int:
+    """Local proleptic Gregorian ordinal of an instant; beyond datetime's range -> 0 or max + 1."""
+    if micros > MAX_MICROS:
+        return _MAX_ORDINAL + 1
+    try:
+        return (_EPOCH + timedelta(microseconds=micros)).astimezone(zone).toordinal()
+    except OverflowError:
+        return _MAX_ORDINAL + 1 if micros > 0 else 0
+
+
+def _first_on_or_after(lo: int, hi: int, ordinal: int, zone: tzinfo) -> int:
+    """Smallest instant in [lo, hi] whose local date is >= ordinal (true at hi, monotone between)."""
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _local_ordinal(mid, zone) >= ordinal:
+            hi = mid
+        else:
+            lo = mid + 1
+    return hi
+
+
 # ISO 8601 / RFC 3339 date-time with a mandatory offset.
 _ISO = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,6}))?)?"
@@ -266,17 +287,7 @@ class Timestamp:
         # Midnight does not exist (a DST gap): the day starts at the transition.
         a = _dt_micros(midnight.replace(tzinfo=zone, fold=1))
         b = _dt_micros(midnight.replace(tzinfo=zone, fold=0))
-        lo, hi = min(a, b), max(a, b)
-        lo = max(lo, MIN_MICROS)
-        hi = min(hi, MAX_MICROS)
-        # Invariant: local date at hi >= ordinal; find the first such instant.
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if _make(mid, None)._to_datetime(zone).toordinal() >= ordinal:
-                hi = mid
-            else:
-                lo = mid + 1
-        return hi
+        return _first_on_or_after(min(a, b), max(a, b), ordinal, zone)
 
     def start_of_day(self, tz: tzinfo | str | None = None) -> Timestamp:
         """First instant of this instant's local calendar day (in tz/display zone/UTC).
@@ -288,23 +299,33 @@ class Timestamp:
         return _checked(self._start_of_ordinal(ordinal, zone), zone)
 
     def end_of_day(self, tz: tzinfo | str | None = None) -> Timestamp:
-        """Last microsecond of this instant's local calendar day (before the next day starts)."""
+        """Last microsecond of this instant's local calendar day: one before the next day starts.
+
+        If the local date repeats after the next day began (a fall-back across midnight),
+        the end of the run containing this instant is returned, so start <= self <= end.
+        """
         zone = self._zone(tz)
         ordinal = self._to_datetime(zone).toordinal()
-        return _checked(self._start_of_ordinal(ordinal + 1, zone) - 1, zone)
+        nxt = self._start_of_ordinal(ordinal + 1, zone)
+        if nxt <= self._micros:
+            # The local date went backwards across midnight (e.g. America/Phoenix on
+            # 1943-12-31 23:01 after 1944-01-01 00:01): end this run of the date instead.
+            nxt = _first_on_or_after(self._micros, self._micros + 2 * _US_PER_DAY, ordinal + 1, zone)
+        return _checked(nxt - 1, zone)
 
     # ------------------------------------------------------------------ arithmetic
 
     def __add__(self, other: Duration) -> Timestamp:
-        if isinstance(other, Duration):
-            r = self._micros + other._micros
-            if MIN_MICROS <= r <= MAX_MICROS:
-                t = _new(Timestamp)
-                t._micros = r
-                t._tz = self._tz
-                return t
-            raise _overflow(r)
-        return NotImplemented
+        try:
+            r = self._micros + other._us  # only Duration has ``_us``
+        except AttributeError:
+            return NotImplemented
+        if -62_135_596_800_000_000 <= r <= 253_402_300_799_999_999:
+            t = _new(Timestamp)
+            t._micros = r
+            t._tz = self._tz
+            return t
+        raise _overflow(r)
 
     __radd__ = __add__
 
@@ -315,11 +336,11 @@ class Timestamp:
     def __sub__(self, other: Any) -> Any:
         if isinstance(other, Timestamp):
             d = _new(Duration)
-            d._micros = self._micros - other._micros
+            d._us = self._micros - other._micros
             return d
         if isinstance(other, Duration):
-            r = self._micros - other._micros
-            if MIN_MICROS <= r <= MAX_MICROS:
+            r = self._micros - other._us
+            if -62_135_596_800_000_000 <= r <= 253_402_300_799_999_999:
                 t = _new(Timestamp)
                 t._micros = r
                 t._tz = self._tz
