@@ -597,7 +597,15 @@ def test_repr_round_trips(m: int, zone: zoneinfo.ZoneInfo | None) -> None:
     t = Timestamp(m, zone)
     back = eval(repr(t), {"Timestamp": Timestamp})
     assert back == t
-    assert back.tz is zone
+    if zone is not None and zone.key == "UTC":
+        assert back.tz is timezone.utc  # the name 'UTC' always maps to timezone.utc
+    else:
+        assert back.tz is zone
+
+
+def test_repr_of_zoneinfo_utc_round_trips_to_timezone_utc() -> None:
+    back = eval(repr(Timestamp(7, zoneinfo.ZoneInfo("UTC"))), {"Timestamp": Timestamp})
+    assert back == Timestamp(7) and back.tz is timezone.utc
 
 
 def test_repr_format() -> None:
