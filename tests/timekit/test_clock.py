@@ -1,0 +1,318 @@
+"""Tests for timekit.clock: SystemClock, VirtualClock and their waiters."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from timekit import Clock, Duration, SystemClock, Timestamp, VirtualClock, Waiter
+
+UTC = timezone.utc
+JOIN = 10.0  # generous real-time bound for joins; never reached when things work
+
+
+class Result:
+    """Runs ``waiter.wait(timeout)`` in a real thread and records what it returned."""
+
+    def __init__(self, waiter: Waiter, timeout_us: int | None) -> None:
+        self.value: bool | None = None
+        self.done = threading.Event()
+        self.elapsed_ns = 0
+
+        def run() -> None:
+            t0 = time.monotonic_ns()
+            self.value = waiter.wait(timeout_us)
+            self.elapsed_ns = time.monotonic_ns() - t0
+            self.done.set()
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+
+    def join(self) -> bool | None:
+        self.thread.join(JOIN)
+        assert not self.thread.is_alive(), "waiter thread did not finish"
+        return self.value
+
+
+# =========================================================================== protocols
+
+
+def test_clocks_satisfy_protocols() -> None:
+    for clock in (SystemClock(), VirtualClock()):
+        assert isinstance(clock, Clock)
+        assert isinstance(clock.waiter(), Waiter)
+
+
+# =========================================================================== SystemClock
+
+
+def test_system_clock_reads() -> None:
+    c = SystemClock()
+    before = time.time_ns() // 1000
+    now_us = c.now_us()
+    now = c.now()
+    after = time.time_ns() // 1000
+    assert before <= now_us <= now.micros <= after
+    assert isinstance(now, Timestamp)
+    m1 = c.monotonic_us()
+    m2 = c.monotonic_us()
+    assert m1 <= m2
+    assert abs(m1 - time.monotonic_ns() // 1000) < 1_000_000
+    assert repr(c) == "SystemClock()"
+    assert c == SystemClock() and hash(c) == hash(SystemClock())
+
+
+def test_system_waiter_timeout_roughly_honoured() -> None:
+    w = SystemClock().waiter()
+    t0 = time.monotonic_ns()
+    assert w.wait(30_000) is False
+    elapsed_us = (time.monotonic_ns() - t0) // 1000
+    assert 30_000 <= elapsed_us < 2_000_000
+
+
+def test_system_waiter_zero_and_negative_timeouts_return_at_once() -> None:
+    w = SystemClock().waiter()
+    t0 = time.monotonic_ns()
+    assert w.wait(0) is False
+    assert w.wait(-1_000_000) is False
+    assert time.monotonic_ns() - t0 < 500_000_000
+
+
+def test_system_wake_before_wait() -> None:
+    w = SystemClock().waiter()
+    w.wake()
+    w.wake()  # wakes do not stack
+    t0 = time.monotonic_ns()
+    assert w.wait(5_000_000) is True
+    assert time.monotonic_ns() - t0 < 1_000_000_000
+    assert w.wait(1_000) is False  # the flag was cleared
+    w.wake()
+    assert w.wait(None) is True
+    w.wake()
+    assert w.wait(0) is True  # a pending wake is consumed even with a zero timeout
+
+
+@pytest.mark.parametrize("timeout", [None, 60_000_000])
+def test_system_wake_releases_a_blocked_thread_quickly(timeout: int | None) -> None:
+    w = SystemClock().waiter()
+    r = Result(w, timeout)
+    assert not r.done.wait(0.05)  # still blocked
+    t0 = time.monotonic_ns()
+    w.wake()
+    assert r.join() is True
+    assert time.monotonic_ns() - t0 < 2_000_000_000
+    assert w.wait(0) is False
+
+
+@pytest.mark.parametrize("bad", [1.5, "10", True, [1]])
+def test_wait_timeout_type_errors(bad: object) -> None:
+    for clock in (SystemClock(), VirtualClock()):
+        with pytest.raises(TypeError, match="wait\\(\\) needs a timeout in int microseconds or None"):
+            clock.waiter().wait(bad)  # type: ignore[arg-type]
+
+
+def test_system_waiter_huge_timeout_is_clamped() -> None:
+    w = SystemClock().waiter()
+    r = Result(w, 10**30)
+    w.wake()
+    assert r.join() is True
+
+
+# =========================================================================== VirtualClock basics
+
+
+def test_virtual_default_start_and_reads() -> None:
+    c = VirtualClock()
+    assert c.now() == Timestamp.from_datetime(datetime(2000, 1, 1, tzinfo=UTC))
+    assert c.now_us() == c.monotonic_us() == 946_684_800_000_000
+    assert repr(c) == "VirtualClock(now=2000-01-01T00:00:00+00:00, pending_waiters=0)"
+
+
+@pytest.mark.parametrize(
+    "start",
+    [Timestamp(1_234_567), datetime(1970, 1, 1, 0, 0, 1, 234_567, tzinfo=UTC), 1_234_567],
+)
+def test_virtual_start_forms(start: object) -> None:
+    c = VirtualClock(start)  # type: ignore[arg-type]
+    assert c.now_us() == 1_234_567
+
+
+@pytest.mark.parametrize(
+    ("start", "exc", "fragment"),
+    [
+        (datetime(2020, 1, 1), ValueError, "attach a tzinfo"),
+        (1.5, TypeError, "use Timestamp.from_seconds"),
+        (True, TypeError, "int microseconds"),
+        ("2020-01-01", TypeError, "int microseconds"),
+        (10**30, OverflowError, "out of range"),
+    ],
+)
+def test_virtual_start_errors(start: object, exc: type[Exception], fragment: str) -> None:
+    with pytest.raises(exc, match=fragment):
+        VirtualClock(start)  # type: ignore[arg-type]
+
+
+def test_virtual_advance_forms() -> None:
+    c = VirtualClock(0)
+    assert c.advance(1) == Timestamp(1_000_000)
+    assert c.advance(0.5).micros == 1_500_000
+    assert c.advance(Duration(7)).micros == 1_500_007
+    assert c.advance(timedelta(milliseconds=3)).micros == 1_503_007
+    assert c.advance(days=1).micros == 1_503_007 + 86_400_000_000
+    assert c.advance(hours=1, minutes=1, seconds=1, milliseconds=1, microseconds=1).micros == (
+        1_503_007 + 86_400_000_000 + 3_661_001_001
+    )
+    assert c.advance(1, seconds=1).micros == 1_503_007 + 86_400_000_000 + 3_661_001_001 + 2_000_000
+    assert c.advance().micros == c.now_us()  # zero is fine
+    assert c.now_us() == c.monotonic_us()
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "exc", "fragment"),
+    [
+        ((-1,), {}, ValueError, "never goes backwards"),
+        ((Duration(-1),), {}, ValueError, "never goes backwards"),
+        ((), {"seconds": -1}, ValueError, "never goes backwards"),
+        (("1",), {}, TypeError, "Duration, a timedelta or a number of seconds"),
+        ((True,), {}, TypeError, "Duration, a timedelta or a number of seconds"),
+        ((), {"days": "1"}, TypeError, "advance\\(days=\\) needs a number"),
+        ((float("nan"),), {}, ValueError, "finite"),
+        ((), {"days": 10**7}, OverflowError, "advance by less"),
+    ],
+)
+def test_virtual_advance_errors(
+    args: tuple[object, ...], kwargs: dict[str, object], exc: type[Exception], fragment: str
+) -> None:
+    c = VirtualClock()
+    with pytest.raises(exc, match=fragment):
+        c.advance(*args, **kwargs)  # type: ignore[arg-type]
+    assert c.now_us() == 946_684_800_000_000  # unchanged
+
+
+def test_virtual_set() -> None:
+    c = VirtualClock(100)
+    assert c.set(100) == Timestamp(100)  # same instant is fine
+    assert c.set(Timestamp(200)).micros == 200
+    assert c.set(datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC)).micros == 1_000_000
+    with pytest.raises(ValueError, match="earlier than now.*never goes backwards"):
+        c.set(999_999)
+    with pytest.raises(ValueError, match="attach a tzinfo"):
+        c.set(datetime(2030, 1, 1))
+    with pytest.raises(TypeError, match="VirtualClock.set\\(\\) needs a Timestamp"):
+        c.set(2.0)  # type: ignore[arg-type]
+    assert c.now_us() == 1_000_000
+
+
+# =========================================================================== VirtualClock waiters
+
+
+def test_virtual_waiter_released_exactly_at_deadline() -> None:
+    c = VirtualClock(0)
+    w = c.waiter()
+    r = Result(w, 1_000)
+    assert c.wait_for_waiters(1, timeout=JOIN)
+    c.advance(Duration(999))
+    # not released: it only leaves wait() (and the pending count) once the deadline is reached
+    assert c.pending_waiters == 1 and not r.done.is_set()
+    c.advance(Duration(1))
+    assert r.join() is False
+    assert c.pending_waiters == 0
+
+
+def test_virtual_waiters_with_different_deadlines() -> None:
+    c = VirtualClock(0)
+    results = {t: Result(c.waiter(), t) for t in (10, 20, 30)}
+    assert c.wait_for_waiters(3, timeout=JOIN)
+    c.set(20)
+    assert results[10].join() is False
+    assert results[20].join() is False
+    assert c.pending_waiters == 1 and not results[30].done.is_set()
+    c.advance(Duration(100))
+    assert results[30].join() is False
+    assert c.pending_waiters == 0
+
+
+def test_virtual_deadline_is_relative_to_the_call() -> None:
+    c = VirtualClock(0)
+    c.advance(Duration(500))
+    r = Result(c.waiter(), 100)
+    assert c.wait_for_waiters(1, timeout=JOIN)
+    c.advance(Duration(99))
+    assert c.pending_waiters == 1
+    c.advance(Duration(1))
+    assert r.join() is False
+
+
+def test_virtual_wake_releases_blocked_waiter() -> None:
+    c = VirtualClock()
+    w = c.waiter()
+    r = Result(w, None)
+    assert c.wait_for_waiters(1, timeout=JOIN)
+    c.advance(days=10_000)  # no timeout: time alone never releases it
+    assert c.pending_waiters == 1
+    w.wake()
+    assert r.join() is True
+    assert c.pending_waiters == 0
+
+
+def test_virtual_wake_only_releases_its_own_waiter() -> None:
+    c = VirtualClock()
+    w1, w2 = c.waiter(), c.waiter()
+    r1, r2 = Result(w1, 5_000), Result(w2, 5_000)
+    assert c.wait_for_waiters(2, timeout=JOIN)
+    w1.wake()
+    assert r1.join() is True
+    assert c.pending_waiters == 1 and not r2.done.is_set()
+    c.advance(Duration(5_000))
+    assert r2.join() is False
+
+
+def test_virtual_wake_before_wait_and_zero_timeout() -> None:
+    c = VirtualClock()
+    w = c.waiter()
+    w.wake()
+    assert w.wait(10**12) is True  # returns at once
+    assert w.wait(0) is False
+    assert w.wait(-5) is False
+    w.wake()
+    assert w.wait(0) is True
+
+
+def test_wait_for_waiters_times_out() -> None:
+    c = VirtualClock()
+    assert c.wait_for_waiters(1, timeout=0.01) is False
+    assert c.wait_for_waiters(0, timeout=0) is True
+    with pytest.raises(TypeError, match="count must be an int"):
+        c.wait_for_waiters(1.0)  # type: ignore[arg-type]
+
+
+def test_virtual_clock_is_thread_safe() -> None:
+    c = VirtualClock(0)
+    n_threads, n_steps = 8, 500
+    start = threading.Barrier(n_threads)
+
+    def run() -> None:
+        start.wait(JOIN)
+        for _ in range(n_steps):
+            c.advance(Duration(3))
+
+    threads = [threading.Thread(target=run) for _ in range(n_threads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(JOIN)
+        assert not t.is_alive()
+    assert c.now_us() == n_threads * n_steps * 3
+
+
+def test_virtual_many_waiters_released_by_one_advance() -> None:
+    c = VirtualClock(0)
+    results = [Result(c.waiter(), 50 + i) for i in range(10)]
+    assert c.wait_for_waiters(10, timeout=JOIN)
+    assert "pending_waiters=10" in repr(c)
+    c.advance(Duration(1_000))
+    assert [r.join() for r in results] == [False] * 10
+    assert c.pending_waiters == 0
