@@ -50,6 +50,50 @@ ROWS: list[tuple[str, Bench, Bench]] = [
     ("Timestamp - Timestamp", lambda a=_T2, b=_T1: a - b, lambda a=_DT2, b=_DT1: a - b),
 ]
 
+# ----------------------------------------------------------------------------- schedules
+# next_fire against the nearest stdlib computation of the same answer: the anchored
+# grid with datetime/timedelta arithmetic, a daily time localised with zoneinfo, and
+# (no stdlib cron exists) cronsim itself on an aware datetime.
+
+from datetime import time as _time  # noqa: E402
+from zoneinfo import ZoneInfo as _ZoneInfo  # noqa: E402
+
+from cronsim import CronSim as _CronSim  # noqa: E402
+
+from timekit.schedule import ScheduleAt  # noqa: E402
+
+_PARIS = _ZoneInfo("Europe/Paris")
+_ONE_DAY = timedelta(days=1)
+_EVERY = ScheduleAt.at_interval(_D2, start=_T1)
+_DAILY = ScheduleAt.daily(2, 30, tz="Europe/Paris")
+_CRON = ScheduleAt.cron("*/5 * * * *", tz="Europe/Paris")
+_AFTER = _T2 + Duration.from_seconds(7.25)
+_DT_AFTER = _DT2 + timedelta(seconds=7.25)
+_AT_0230 = _time(2, 30)
+
+
+def _dt_interval(a: datetime = _DT_AFTER, s: datetime = _DT1, e: timedelta = _TD2) -> datetime:
+    return s + ((a - s) // e + 1) * e
+
+
+def _dt_daily(a: datetime = _DT_AFTER, z: _ZoneInfo = _PARIS, t: _time = _AT_0230) -> datetime:
+    local = datetime.combine(a.astimezone(z).date(), t, tzinfo=z)
+    return local if local > a else datetime.combine(local.date() + _ONE_DAY, t, tzinfo=z)
+
+
+ROWS.extend(
+    [
+        ("interval next_fire", lambda s=_EVERY, a=_AFTER: s.next_fire(a), _dt_interval),
+        ("interval next_fire_us", lambda f=_EVERY.next_fire_us, a=_AFTER.micros: f(a), _dt_interval),
+        ("daily Paris next_fire", lambda s=_DAILY, a=_AFTER: s.next_fire(a), _dt_daily),
+        (
+            "cron */5 Paris next_fire (vs cronsim)",
+            lambda s=_CRON, a=_AFTER: s.next_fire(a),
+            lambda a=_DT_AFTER.astimezone(_PARIS): next(_CronSim("*/5 * * * *", a)),
+        ),
+    ]
+)
+
 
 def _noop(a: object = None, b: object = None) -> None:
     return None
