@@ -40,6 +40,12 @@ DST handling differs from it (for ``30 2 * * *`` it fires at the end of the gap,
 in a repeated one). The parsed expression is cached and cloned per call rather
 than re-parsed (parsing costs about 8-12 us, cloning about 1 us).
 
+Cost of ``next_fire_us`` (CPython 3.11, one warm call): at_time and interval
+about 0.1-0.3 us, daily 0.3 us in a fixed-offset zone and about 1-4 us in a DST
+zone (zone offset changes are found by daily probes plus bisection and cached
+per zone in 32-day blocks; the first call in a new block costs ~100 us), cron
+about 6-25 us, nearly all of it cronsim's field iteration.
+
 Values are immutable, hashable and compare by value; ``to_dict``/``from_dict``
 give a plain-data (ints and strings) round trip.
 """
