@@ -81,7 +81,8 @@ Rules for code running on a dispatcher
   is a non-blocking poll). This also forbids ``ref.ask(msg)`` (blocking),
   ``ref.stop()`` with the default ``block=True``, and ``proxy.attr = value``
   (Pykka's proxy ``__setattr__`` blocks) on pooled actors from a worker thread:
-  use ``ref.stop(block=False)`` / ``ref.tell(...)`` there. Futures of
+  use ``ref.stop(block=False)`` / ``ref.tell(STOP)`` there. (A blocking
+  ``stop()`` there has already sent the stop message when it raises.) Futures of
   ``ThreadingActor``\\ s are plain ``ThreadingFuture``\\ s and are not guarded.
 * Handlers must not rely on thread identity or thread-locals: consecutive
   messages of one actor may run on different worker threads (never
@@ -94,8 +95,8 @@ Pykka's internal stop message, re-exported here) allocates none, and the death
 hook (``exc is None``) reports when it is done. ``ref.actor_stopped.wait()``
 also works (the wait-event is only created for actors somebody waits on).
 
-Workers are non-daemon threads: call `Dispatcher.shutdown` (or use the
-dispatcher as a context manager), or the interpreter will not exit.
+Workers are non-daemon threads by default: call `Dispatcher.shutdown` (or use
+the dispatcher as a context manager), or the interpreter will not exit.
 
 Pykka internals relied on (pyproject pins ``pykka>=4.1,<4.6``; the conformance
 suite in tests/actors/test_pool_conformance.py must pass before widening it)
@@ -109,7 +110,9 @@ suite in tests/actors/test_pool_conformance.py must pass before widening it)
   ``ActorRef.tell``/``ask`` calling ``actor_stopped.is_set()`` and
   ``actor_inbox.put(Envelope(...))``; ``ActorRef.stop`` asking
   ``messages._ActorStop()`` and building its result future with
-  ``type(ask_future)()``; ``ActorProxy`` dereferencing ``ActorRef._actor_weakref``.
+  ``type(ask_future)()``; ``ActorProxy`` reaching the actor through the ref (a
+  weakref in Pykka 4.5, so the mailbox keeps a running pooled actor alive and
+  drops it when it dies; Pykka 4.1's ref holds the actor strongly).
 * ``pykka._envelope.Envelope`` (``message``, ``reply_to``) and
   ``pykka.messages._ActorStop``.
 * ``Actor._handle_receive`` (reused as is; it calls ``self._stop()`` on a stop
@@ -119,8 +122,10 @@ suite in tests/actors/test_pool_conformance.py must pass before widening it)
   same semantics.
 * ``ThreadingFuture`` (subclassed by `PooledFuture`).
 
-Concurrency: mailbox state transitions (idle <-> scheduled, alive -> dead) happen
-under the dispatcher's lock, so correctness does not depend on the GIL.
+Concurrency: the mailbox transitions that could lose or double-run an actor
+(idle <-> scheduled, alive -> dead) happen under the dispatcher's lock; the
+flags read without it (stopped, shutdown requested) only ever go one way.
+Tested on the GIL build of CPython 3.11 only.
 """
 
 from __future__ import annotations
@@ -132,7 +137,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from queue import Empty, SimpleQueue
+from queue import SimpleQueue
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import pykka
@@ -234,14 +239,14 @@ def _fail_envelopes(envelopes: list[Envelope[Any]], actor_ref: Any) -> None:
 class _Mailbox(SimpleQueue):  # type: ignore[type-arg]
     """A pooled actor's inbox, which is also its ``actor_stopped`` flag.
 
-    One object per actor (~230 bytes with the queue's list and lock), where a
+    One object per actor (~240 bytes with the queue's list and lock), where a
     ``ThreadingActor`` has a ``queue.Queue``, a ``threading.Event`` and a thread.
     ``put`` (called by ``ActorRef.tell``/``ask``) queues the envelope and, if the
     actor was idle, puts it on its dispatcher's run queue.
     """
 
     __slots__ = (
-        "_actor",  # the actor while not dead (keeps it alive; ActorRef holds a weakref)
+        "_actor",  # the actor while not dead (keeps it alive; ActorRef may hold a weakref)
         "_death_exc",  # first exception that killed the actor
         "_dispatcher",
         "_on_death",  # per-actor death hook
@@ -315,6 +320,10 @@ class Dispatcher:
         name: thread name prefix.
         on_actor_death: default death hook for actors started without
             ``on_death`` (see the module docstring).
+        daemon: make the workers daemon threads (default ``False``). Daemon
+            workers do not keep the interpreter alive, but at exit they die
+            mid-message and ``on_stop`` does not run (as with Pykka's
+            ``use_daemon_thread``); only for runtimes that must not block exit.
 
     Workers start on `start()` or lazily with the first actor. `shutdown`
     stops every actor still running here and joins the workers; afterwards
@@ -328,6 +337,7 @@ class Dispatcher:
         batch: int = 32,
         name: str = "tickwork-dispatch",
         on_actor_death: DeathHook | None = None,
+        daemon: bool = False,
     ) -> None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             msg = f"workers must be an int >= 1, got {workers!r}"
@@ -339,6 +349,7 @@ class Dispatcher:
         self._batch = batch
         self._name = name
         self._on_actor_death = on_actor_death
+        self._daemon = daemon
         self._lock = threading.Lock()
         self._runq: SimpleQueue[Any] = SimpleQueue()
         self._live: set[_Mailbox] = set()
@@ -400,7 +411,7 @@ class Dispatcher:
             return
         self._started = True
         for i in range(self._workers):
-            thread = threading.Thread(target=self._work, name=f"{self._name}-{i}", daemon=False)
+            thread = threading.Thread(target=self._work, name=f"{self._name}-{i}", daemon=self._daemon)
             self._threads.append(thread)
             thread.start()
 
