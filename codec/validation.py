@@ -1,0 +1,201 @@
+"""Explaining invalid messages: the slow paths behind Protocol's errors.
+
+``Protocol.encode`` validates quickly (encode, decode with the type's own
+decoder, compare); only when that fails does it come here to find out which
+field is at fault and why.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import msgspec
+import msgspec.inspect as mi
+from msgspec import UNSET
+
+from codec.timeext import dec_hook, enc_hook
+
+__all__ = ["find_problem", "find_unset", "same", "unset_capable"]
+
+_encode = msgspec.msgpack.Encoder(enc_hook=enc_hook).encode
+_decoders: dict[Any, Callable[[bytes], Any]] = {}
+_decoders_lock = threading.Lock()
+
+
+def _decoder_for(tp: Any) -> Callable[[bytes], Any]:
+    try:
+        return _decoders[tp]
+    except (KeyError, TypeError):
+        pass
+    decode = msgspec.msgpack.Decoder(tp, dec_hook=dec_hook).decode
+    try:
+        with _decoders_lock:
+            _decoders[tp] = decode
+    except TypeError:  # unhashable type expression: just don't cache it
+        pass
+    return decode
+
+
+def same(a: Any, b: Any) -> bool:
+    """``a == b``, except that a NaN float matches a NaN float at the same place."""
+    if a is b:
+        return True
+    if type(a) is float and type(b) is float:
+        return bool(a == b or (math.isnan(a) and math.isnan(b)))
+    if isinstance(a, msgspec.Struct):
+        return type(a) is type(b) and all(
+            same(getattr(a, f), getattr(b, f)) for f in a.__struct_fields__
+        )
+    if isinstance(a, (list, tuple)):
+        return (
+            type(a) is type(b) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+        )
+    if isinstance(a, dict):
+        return (
+            type(b) is dict
+            and a.keys() == b.keys()
+            and all(same(v, b[k]) for k, v in a.items())
+        )
+    try:
+        return bool(a == b)
+    except RecursionError:
+        raise
+    except Exception:
+        return False
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def find_problem(msg: msgspec.Struct) -> str | None:
+    """The first reason ``msg`` would not survive encoding, or None.
+
+    Reasons name the field by path (``Outer.items[2].seq``) and say what to do.
+    """
+    return _struct_problem(msg, type(msg).__name__)
+
+
+def _struct_problem(obj: msgspec.Struct, path: str) -> str | None:
+    try:
+        fields = msgspec.structs.fields(type(obj))
+    except RecursionError:
+        raise
+    except Exception as exc:  # e.g. an unresolvable forward reference
+        return f"{path}: cannot inspect the message type: {exc}"
+    for f in fields:
+        value = getattr(obj, f.name)
+        where = f"{path}.{f.name}"
+        if value is UNSET:
+            return f"{where} is unset; give it a value before encoding"
+        problem = _value_problem(value, f.type, where)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _value_problem(value: Any, tp: Any, path: str) -> str | None:
+    # Look inside first, so that a bad item is reported by its own path.
+    if isinstance(value, msgspec.Struct):
+        problem = _struct_problem(value, path)
+        if problem is not None:
+            return problem
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            if isinstance(item, msgspec.Struct):
+                problem = _struct_problem(item, f"{path}[{i}]")
+                if problem is not None:
+                    return problem
+    try:
+        data = _encode(value)
+    except OverflowError as exc:
+        return (
+            f"{path} = {_short(value)} is out of range ({exc}); "
+            "store a value within the field's range"
+        )
+    except RecursionError:
+        raise
+    except Exception as exc:
+        return (
+            f"{path} = {_short(value)} cannot be encoded ({exc}); store a value of the field's type"
+        )
+    try:
+        back = _decoder_for(tp)(data)
+    except msgspec.DecodeError as exc:
+        return (
+            f"{path} = {_short(value)} is not valid for the field: {exc}; "
+            "store a value the field's type accepts (within its range)"
+        )
+    except RecursionError:
+        raise
+    except Exception as exc:
+        return f"{path} = {_short(value)} cannot be checked: {exc}"
+    if not same(back, value):
+        return (
+            f"{path} = {_short(value)} would decode as {_short(back)}; "
+            "store a value of exactly the field's type"
+        )
+    return None
+
+
+def find_unset(obj: Any, path: str = "") -> str | None:
+    """Path of the first ``UNSET`` field reachable from ``obj``, or None."""
+    if isinstance(obj, msgspec.Struct):
+        base = path or type(obj).__name__
+        for f in obj.__struct_fields__:
+            value = getattr(obj, f)
+            if value is UNSET:
+                return f"{base}.{f}"
+            found = find_unset(value, f"{base}.{f}")
+            if found is not None:
+                return found
+    elif isinstance(obj, (list, tuple)):
+        for i, item in enumerate(obj):
+            found = find_unset(item, f"{path}[{i}]")
+            if found is not None:
+                return found
+    elif isinstance(obj, dict):
+        for key, item in obj.items():
+            found = find_unset(item, f"{path}[{key!r}]")
+            if found is not None:
+                return found
+    return None
+
+
+def _reachable_structs(cls: type) -> set[type]:
+    found: set[type] = set()
+    seen: set[int] = set()
+    stack: list[Any] = [mi.type_info(cls)]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, mi.StructType):
+            found.add(node.cls)
+        for name in node.__struct_fields__:
+            value = getattr(node, name)
+            if isinstance(value, (mi.Type, mi.Field)):
+                stack.append(value)
+            elif isinstance(value, tuple):
+                stack.extend(v for v in value if isinstance(v, (mi.Type, mi.Field)))
+    return found
+
+
+def unset_capable(types: Iterable[type]) -> frozenset[type]:
+    """Those of ``types`` whose decoded instances may hold ``UNSET`` somewhere.
+
+    A field whose default is ``UNSET`` is filled with it when the encoding leaves
+    the field out; such an instance is not a valid message.
+    """
+    result = set()
+    for cls in types:
+        for struct_cls in _reachable_structs(cls):
+            if any(f.default is UNSET for f in msgspec.structs.fields(struct_cls)):
+                result.add(cls)
+                break
+    return frozenset(result)
