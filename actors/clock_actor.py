@@ -56,25 +56,50 @@ class _Flush:
     """Fire everything due now; replies with the number of ticks sent."""
 
 
-class _ClockInbox:
-    """A FIFO inbox whose ``get`` fires due deadlines while it waits."""
+_NEVER = 1 << 62
 
-    __slots__ = ("_actor", "_q")
+
+class _ClockInbox:
+    """A FIFO inbox whose ``get`` fires due deadlines while it waits.
+
+    ``put`` wakes the sleeping clock thread only when it must: an arm for a
+    deadline at or after the moment the thread will wake anyway (the common
+    re-arm) just waits in the queue.
+    """
+
+    __slots__ = ("_actor", "_q", "wake_tl", "wake_wall")
 
     def __init__(self, actor: ClockActor) -> None:
         self._actor = actor
         self._q: deque[Envelope[Any]] = deque()
+        #: When the clock thread will wake by itself, per base (None: only when woken).
+        self.wake_tl: int | None = None
+        self.wake_wall: int | None = None
 
     def put(self, envelope: Envelope[Any], /) -> None:
         self._q.append(envelope)
+        m = envelope.message
+        if type(m) is _Arm:
+            w = self.wake_wall if m.wall else self.wake_tl
+            if w is not None and m.deadline >= w:
+                return
         self._actor.waiter.wake()
 
     def get(self) -> Envelope[Any]:
         q = self._q
         actor = self._actor
+        tb = actor.timebase
         while True:
             timeout = actor.fire_due()
+            # Publish the wake-up time before looking at the queue: a put after
+            # this point compares against it, a put before it is seen below.
+            if timeout is None:
+                self.wake_tl = self.wake_wall = None
+            else:
+                self.wake_tl = tb.timeline_us() + timeout
+                self.wake_wall = tb.wall_us() + timeout
             if q:
+                self.wake_tl = self.wake_wall = _NEVER  # not sleeping: the loop looks again
                 return q.popleft()
             actor.waiter.wait(timeout)
 

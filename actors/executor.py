@@ -47,6 +47,11 @@ class ExecutionPool:
     def threads(self) -> list[threading.Thread]:
         return list(self._threads)
 
+    def start(self) -> None:
+        """Start every thread now (instead of on demand inside the firing path)."""
+        while len(self._threads) < self._size and not self._stopped:
+            self._grow()
+
     def submit(self, job: Callable[[], None]) -> None:
         """Queue ``job``; it runs on one of the pool's threads."""
         if self._stopped:

@@ -87,6 +87,7 @@ class Runtime:
         self.pool = ExecutionPool(max_concurrent_executions, name=f"{name}-exec", daemon=daemon)
         self.dispatcher = Dispatcher(dispatcher_threads, name=f"{name}-dispatch")
         self.dispatcher.start()
+        self.pool.start()
         states = self.states
 
         def resolve(sid: int) -> pykka.ActorRef[Any] | None:
@@ -147,8 +148,8 @@ class Runtime:
         s.message = message
         s.encoded = None if s.update_cb is not None else s.encode(message)  # type: ignore[misc]
 
-    def record(self, result: Any) -> None:
-        self._sup_tell(_Record(result))
+    def record(self, sid: int, done: _Done, missed: int) -> None:
+        self._sup_tell(_Record(sid, done, missed))
 
     def salvage(self, sid: int, envelopes: list[Any]) -> None:
         self._sup_tell(_Died(sid, envelopes, None))

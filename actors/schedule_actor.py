@@ -5,9 +5,11 @@ It receives `Tick`, `Update`, `Cancel`, `Pause`, `Resume` (and the runtime's own
 the supervisor and re-arms with the trigger's next firing.
 
 Firings are anchored on the trigger's grid, so lateness never accumulates into
-drift.  The next firing is armed only when an execution has finished, so a
-schedule never overlaps itself: firings that came due meanwhile are coalesced
-into one run (the latest of them, immediately) and the others counted as missed.
+drift.  The next firing is armed as soon as a firing starts (so the clock has it
+well before it is due).  A schedule never overlaps itself: a tick that arrives
+while its execution still runs is kept as one pending firing that starts when the
+execution ends; and a firing that starts so late that later grid points have
+passed runs once, for the latest of them, and counts the others as missed.
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 
-from timekit import Duration, ScheduleAt, Timestamp
+from timekit import Duration, ScheduleAt
 
 from actors.messages import Cancel, Pause, Resume, Tick, Update, _Done, _Rearm
 from actors.pool import PooledActor
-from actors.results import ScheduleResult, ScheduleStatus
+from actors.results import ScheduleStatus
 from actors.state import ScheduleState
 
 if TYPE_CHECKING:
@@ -128,14 +130,40 @@ class ScheduleActor(PooledActor):
 
     def _tick(self, t: Tick) -> None:
         s = self.s
-        rt = self.rt
-        if t.generation != s.generation or s.running or s.status is not PENDING:
-            rt.activity.done()  # stale (updated, paused, cancelled) or a stray tell
+        if t.generation != s.generation or s.status not in (PENDING, RUNNING):
+            self.rt.activity.done()  # stale (updated, paused, cancelled) or a stray tell
             return
+        if s.running:
+            # Overlap: keep one pending firing; it starts when the execution ends.
+            if s.pending_us is not None:
+                s.pending_missed += 1
+            s.pending_us = t.scheduled_us
+            self.rt.activity.done()
+            return
+        self._fire(t.scheduled_us)  # the tick's token travels on
+
+    def _fire(self, scheduled: int) -> None:
+        """Start the execution for firing ``scheduled`` and arm the next one."""
+        s = self.s
+        rt = self.rt
+        trigger = s.trigger
+        now = max(rt.now_us(s.wall), s.last_end_us)
+        missed = s.pending_missed
+        s.pending_missed = 0
+        nxt = trigger.next_fire_us(scheduled)
+        if nxt is not None and nxt <= now:
+            # So late that later firings have passed: run once, for the latest.
+            scheduled, count = coalesce(trigger, nxt, now)
+            missed += count
+            nxt = trigger.next_fire_us(scheduled)
+        s.missed_count += missed
+        s.run_missed = missed
+        s.next_due_us = nxt
+        if nxt is not None:
+            self._arm(nxt)
         s.running = True
         s.status = RUNNING
-        s.next_due_us = s.trigger.next_fire_us(t.scheduled_us)
-        rt.execute(s, t.scheduled_us, t.generation)  # the tick's token travels on
+        rt.execute(s, scheduled, s.generation)
 
     def _done(self, d: _Done) -> None:
         s = self.s
@@ -143,8 +171,9 @@ class ScheduleActor(PooledActor):
         s.running = False
         if d.skipped:
             if s.status is RUNNING:
-                s.status = PENDING
+                s.status = PENDING if s.next_due_us is not None else COMPLETED
             rt.activity.done()
+            self._start_pending()
             return
         s.execution_count += 1
         s.last_us = d.started_us
@@ -152,32 +181,24 @@ class ScheduleActor(PooledActor):
         if not d.ok:
             s.failure_count += 1
             s.last_error = d.error
-        late = d.started_us - d.scheduled_us
-        s.record_lateness(late)
-        missed = 0
+        s.record_lateness(d.started_us - d.scheduled_us)
         if s.status is RUNNING:
-            due = s.next_due_us
-            if due is None:
+            if s.next_due_us is None and s.pending_us is None:
                 s.status = COMPLETED if d.ok else FAILED
             else:
                 s.status = PENDING
-                if due <= d.finished_us:
-                    due, count = coalesce(s.trigger, due, d.finished_us)
-                    missed = count - 1
-                    s.missed_count += missed
-                self._arm(due)
-        result = ScheduleResult(
-            schedule_id=s.id,
-            scheduled_time=Timestamp.from_micros(d.scheduled_us),
-            start_time=Timestamp.from_micros(d.started_us),
-            lateness=Duration(late),
-            duration=Duration(d.finished_us - d.started_us),
-            success=d.ok,
-            return_value=d.value,
-            error=d.error,
-            missed=missed,
-        )
-        rt.record(result)  # the token is released once recorded and called back
+        rt.record(s.id, d, s.run_missed)  # the token is released once recorded and called back
+        self._start_pending()
+
+    def _start_pending(self) -> None:
+        s = self.s
+        pending = s.pending_us
+        if pending is None:
+            return
+        s.pending_us = None
+        if s.status is PENDING:
+            self.rt.activity.add()
+            self._fire(pending)
 
     def _cancel(self) -> bool:
         s = self.s
@@ -187,6 +208,7 @@ class ScheduleActor(PooledActor):
             s.status = CANCELLED
             s.generation += 1
         s.next_due_us = None
+        s.pending_us = None
         self.rt.disarm(s.id)
         return True
 
@@ -197,6 +219,7 @@ class ScheduleActor(PooledActor):
                 return False
             s.status = PAUSED
             s.generation += 1
+        s.pending_us = None
         self.rt.disarm(s.id)
         return True
 
@@ -214,8 +237,10 @@ class ScheduleActor(PooledActor):
             s.status = RUNNING
         elif nxt is None:
             s.status = COMPLETED
+            return True
         else:
             s.status = PENDING
+        if nxt is not None:
             self._arm(nxt)
         return True
 
@@ -251,9 +276,10 @@ class ScheduleActor(PooledActor):
             s.trigger = trigger
             s.wall = wall
             s.generation += 1
+            s.pending_us = None
             rt.disarm(s.id)
             s.next_due_us = first
-            if s.status is PENDING and first is not None:
+            if first is not None and s.status in (PENDING, RUNNING):
                 self._arm(first)
             elif s.status is PENDING:
                 s.status = COMPLETED

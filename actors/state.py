@@ -47,6 +47,9 @@ class ScheduleState:
         "missed_count",
         "name",
         "next_due_us",
+        "pending_missed",
+        "pending_us",
+        "run_missed",
         "running",
         "send_cb",
         "status",
@@ -85,6 +88,11 @@ class ScheduleState:
         self.status = ScheduleStatus.PENDING
         self.generation = 0
         self.running = False
+        #: A firing that came due while the execution ran (starts when it ends).
+        self.pending_us: int | None = None
+        self.pending_missed = 0
+        #: Firings coalesced into the current execution.
+        self.run_missed = 0
         self.execution_count = 0
         self.failure_count = 0
         self.missed_count = 0

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from queue import SimpleQueue
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pykka
 
-from timekit import Duration
+from timekit import Duration, Timestamp
 
+from actors.messages import _Done
 from actors.results import ScheduleResult
 from actors.stats import percentile
 from actors.threaded import OwnThreadActor
@@ -32,10 +34,30 @@ LATENESS_WINDOW = 10_000
 
 
 class _Record:
-    __slots__ = ("result",)
+    """One execution, as raw ints: the `ScheduleResult` object is only built when
+    somebody looks (history, callbacks)."""
 
-    def __init__(self, result: ScheduleResult) -> None:
-        self.result = result
+    __slots__ = ("done", "missed", "sid")
+
+    def __init__(self, sid: int, done: _Done, missed: int) -> None:
+        self.sid = sid
+        self.done = done
+        self.missed = missed
+
+
+def _result(r: _Record) -> ScheduleResult:
+    d = r.done
+    return ScheduleResult(
+        schedule_id=r.sid,
+        scheduled_time=Timestamp.from_micros(d.scheduled_us),
+        start_time=Timestamp.from_micros(d.started_us),
+        lateness=Duration(d.started_us - d.scheduled_us),
+        duration=Duration(d.finished_us - d.started_us),
+        success=d.ok,
+        return_value=d.value,
+        error=d.error,
+        missed=r.missed,
+    )
 
 
 class _Died:
@@ -77,7 +99,7 @@ class SupervisorActor(OwnThreadActor):
     ) -> None:
         super().__init__(name, daemon)
         self.rt = runtime
-        self.history: deque[ScheduleResult] = deque(maxlen=history_size)
+        self.history: deque[_Record] = deque(maxlen=history_size)
         self.lateness: deque[int] = deque(maxlen=LATENESS_WINDOW)
         self.total = 0
         self.succeeded = 0
@@ -89,10 +111,14 @@ class SupervisorActor(OwnThreadActor):
         self.callback_errors = 0
         self._parked: dict[int, list[Any]] = {}
 
+    @staticmethod
+    def _create_actor_inbox() -> Any:
+        return SimpleQueue()  # cheaper than Pykka's default queue.Queue; same interface
+
     def on_receive(self, message: Any) -> Any:
         t = type(message)
         if t is _Record:
-            self._record(message.result)
+            self._record(message)
             return None
         if t is _Died:
             self._restart(message)
@@ -104,28 +130,32 @@ class SupervisorActor(OwnThreadActor):
             return self._stats()
         if t is _History:
             items = list(self.history)
-            return items if message.limit is None else items[-message.limit :] if message.limit else []
+            if message.limit is not None:
+                items = items[-message.limit :] if message.limit > 0 else []
+            return [_result(r) for r in items]
         raise TypeError(f"supervisor: unknown message {message!r}")
 
     # -- results ----------------------------------------------------------------
-    def _record(self, r: ScheduleResult) -> None:
+    def _record(self, r: _Record) -> None:
+        d = r.done
         self.total += 1
-        if r.success:
+        if d.ok:
             self.succeeded += 1
         else:
             self.failed += 1
         self.missed += r.missed
-        self.duration_us += r.duration.micros
-        late = r.lateness.micros
+        self.duration_us += d.finished_us - d.started_us
+        late = d.started_us - d.scheduled_us
         self.lateness.append(late)
         if self.late_max is None or late > self.late_max:
             self.late_max = late
         self.history.append(r)
         rt = self.rt
         exec_cbs = rt.execution_callbacks
-        err_cbs = rt.error_callbacks if not r.success else ()
+        err_cbs = rt.error_callbacks if not d.ok else ()
         if exec_cbs or err_cbs:
-            rt.pool.submit(lambda: self._run_callbacks(r, exec_cbs, err_cbs))
+            result = _result(r)
+            rt.pool.submit(lambda: self._run_callbacks(result, exec_cbs, err_cbs))
         else:
             rt.activity.done()
 
