@@ -78,7 +78,11 @@ class _ClockInbox:
 
     def put(self, envelope: Envelope[Any], /) -> None:
         self._q.append(envelope)
-        m = envelope.message
+        self._actor.waiter.wake()
+
+    def post(self, m: _Arm | _Disarm) -> None:
+        """The arm/disarm fast path: no envelope, and no wake-up unless needed."""
+        self._q.append(m)
         if type(m) is _Arm:
             w = self.wake_wall if m.wall else self.wake_tl
             if w is not None and m.deadline >= w:
@@ -90,21 +94,30 @@ class _ClockInbox:
         actor = self._actor
         tb = actor.timebase
         while True:
+            while q:
+                item = q.popleft()
+                t = type(item)
+                if t is _Arm:
+                    actor._arm(item)  # noqa: SLF001 - the inbox is part of the actor
+                elif t is _Disarm:
+                    actor._armed.pop(item.sid, None)  # noqa: SLF001
+                else:
+                    self.wake_tl = self.wake_wall = _NEVER  # not sleeping: the loop looks again
+                    return item
             timeout = actor.fire_due()
-            # Publish the wake-up time before looking at the queue: a put after
-            # this point compares against it, a put before it is seen below.
+            # Publish the wake-up time before looking at the queue: a post after
+            # this point compares against it, a post before it is seen below.
             if timeout is None:
                 self.wake_tl = self.wake_wall = None
             else:
                 self.wake_tl = tb.timeline_us() + timeout
                 self.wake_wall = tb.wall_us() + timeout
-            if q:
-                self.wake_tl = self.wake_wall = _NEVER  # not sleeping: the loop looks again
-                return q.popleft()
-            actor.waiter.wait(timeout)
+            if not q:
+                actor.waiter.wait(timeout)
 
     def empty(self) -> bool:
-        return not self._q
+        """No envelope is waiting (arms still queued do not count)."""
+        return not any(type(x) not in (_Arm, _Disarm) for x in self._q)
 
 
 class ClockActor(OwnThreadActor):
@@ -240,15 +253,18 @@ class ClockActor(OwnThreadActor):
         busy = self._activity.count
         inbox = self.actor_inbox
         assert isinstance(inbox, _ClockInbox)
+        q = inbox._q  # noqa: SLF001 - our own inbox
         others = []
-        while inbox._q:  # noqa: SLF001 - our own inbox
-            envelope = inbox._q.popleft()  # noqa: SLF001
-            m = envelope.message
-            if type(m) in (_Arm, _Disarm, list) and envelope.reply_to is None:
-                self.on_receive(m)
+        while q:
+            item = q.popleft()
+            t = type(item)
+            if t is _Arm:
+                self._arm(item)
+            elif t is _Disarm:
+                self._armed.pop(item.sid, None)
             else:
-                others.append(envelope)
-        inbox._q.extendleft(reversed(others))  # noqa: SLF001
+                others.append(item)
+        q.extendleft(reversed(others))
         before = self.ticks_sent
         self.fire_due()
         return busy == 0 and self.ticks_sent == before

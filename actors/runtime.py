@@ -7,6 +7,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,7 +24,7 @@ from actors.pool import Dispatcher
 from actors.results import ScheduleStatus
 from actors.schedule_actor import ScheduleActor
 from actors.state import ScheduleState
-from actors.supervisor import STATS, SupervisorActor, _Died, _History, _Record, _Redeliver
+from actors.supervisor import DRAIN, STATS, SupervisorActor, _Died, _History, _Record, _Redeliver
 from actors.timebase import Timebase
 
 __all__ = ["Runtime", "to_trigger"]
@@ -105,8 +106,11 @@ class Runtime:
             self.activity.on_zero = waiter.wake
         self.supervisor_ref = SupervisorActor.start(self, history_size, name=f"{name}-supervisor", daemon=daemon)
         self._supervisor: SupervisorActor = self.supervisor_ref._actor_weakref()  # type: ignore[assignment]  # noqa: SLF001
-        self._clock_tell = self.clock_ref.tell
+        self._clock_post = self._clock_actor.actor_inbox.post  # type: ignore[attr-defined]
         self._sup_tell = self.supervisor_ref.tell
+        #: Execution records wait here; the supervisor drains them in batches.
+        self.records: deque[_Record] = deque()
+        self.drain_requested = False
 
     # -- used by schedule actors ---------------------------------------------------
     def lock_for(self, sid: int) -> threading.Lock:
@@ -117,10 +121,10 @@ class Runtime:
         return self.timebase.now_us(wall)
 
     def arm(self, sid: int, generation: int, due: int, wall: bool) -> None:
-        self._clock_tell(arm(sid, generation, due, wall))
+        self._clock_post(arm(sid, generation, due, wall))
 
     def disarm(self, sid: int) -> None:
-        self._clock_tell(disarm(sid))
+        self._clock_post(disarm(sid))
 
     def to_trigger(self, when: Any) -> ScheduleAt:
         return to_trigger(when)
@@ -149,7 +153,11 @@ class Runtime:
         s.encoded = None if s.update_cb is not None else s.encode(message)  # type: ignore[misc]
 
     def record(self, sid: int, done: _Done, missed: int) -> None:
-        self._sup_tell(_Record(sid, done, missed))
+        """Hand one execution to the supervisor (batched: one message per drain)."""
+        self.records.append(_Record(sid, done, missed))
+        if not self.drain_requested:
+            self.drain_requested = True
+            self._sup_tell(DRAIN)
 
     def salvage(self, sid: int, envelopes: list[Any]) -> None:
         self._sup_tell(_Died(sid, envelopes, None))

@@ -81,6 +81,13 @@ class _Stats:
     pass
 
 
+class _Drain:
+    """Records are waiting in ``runtime.records``."""
+
+
+DRAIN = _Drain()
+
+
 class _History:
     __slots__ = ("limit",)
 
@@ -117,8 +124,12 @@ class SupervisorActor(OwnThreadActor):
 
     def on_receive(self, message: Any) -> Any:
         t = type(message)
-        if t is _Record:
-            self._record(message)
+        if t is _Drain:
+            rt = self.rt
+            rt.drain_requested = False  # before draining: a later record asks again
+            records = rt.records
+            while records:
+                self._record(records.popleft())
             return None
         if t is _Died:
             self._restart(message)
