@@ -86,7 +86,7 @@ class Runtime:
         self.error_callbacks: tuple[Callable[..., Any], ...] = ()
         self._stripes = [threading.Lock() for _ in range(_STRIPES)]
         self.pool = ExecutionPool(max_concurrent_executions, name=f"{name}-exec", daemon=daemon)
-        self.dispatcher = Dispatcher(dispatcher_threads, name=f"{name}-dispatch")
+        self.dispatcher = Dispatcher(dispatcher_threads, name=f"{name}-dispatch", daemon=daemon)
         self.dispatcher.start()
         self.pool.start()
         states = self.states
