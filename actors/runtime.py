@@ -110,6 +110,7 @@ class Runtime:
         self._sup_tell = self.supervisor_ref.tell
         #: Execution records wait here; the supervisor drains them in batches.
         self.records: deque[_Record] = deque()
+        self.async_inflight: set[Any] = set()
         self.drain_requested = False
 
     # -- used by schedule actors ---------------------------------------------------
@@ -227,7 +228,10 @@ class Runtime:
             finish(False, None, exc)
             return
 
+        self.async_inflight.add(fut)
+
         def done(f: Any) -> None:
+            self.async_inflight.discard(f)
             if f.cancelled():
                 finish(False, None, asyncio.CancelledError("the event loop cancelled the coroutine"))
                 return
@@ -240,8 +244,13 @@ class Runtime:
         try:
             s.actor_ref.tell(message)
         except pykka.ActorDeadError:
+            if self.stopping:
+                return  # an execution that outlived stop(): nobody is left to tell
             # Restarting: the supervisor parks it for the new actor.
-            self._sup_tell(_Redeliver(s.id, message))
+            try:
+                self._sup_tell(_Redeliver(s.id, message))
+            except pykka.ActorDeadError:
+                pass
 
     # -- facade helpers -------------------------------------------------------------
     def flush(self, timeout: float | None) -> bool:
@@ -268,6 +277,8 @@ class Runtime:
     def shutdown(self, timeout: float) -> bool:
         """Stop every actor and thread; True if everything stopped within ``timeout``."""
         self.stopping = True
+        for fut in list(self.async_inflight):
+            fut.cancel()  # coroutines still running on the event loop are cancelled
         deadline = time.monotonic() + timeout
         ok = True
         try:

@@ -211,3 +211,28 @@ def test_ten_thousand_schedules_over_a_virtual_day(clock: VirtualClock) -> None:
         assert counts[0] == expected
         assert sched.get_execution_stats()["total_executions"] == expected
         assert START  # anchor of the virtual day
+
+
+def test_stop_cancels_a_running_coroutine_quietly(clock: VirtualClock, caplog: pytest.LogCaptureFixture) -> None:
+    cancelled = []
+
+    async def main() -> None:
+        started = asyncio.Event()
+
+        async def job() -> None:
+            started.set()
+            try:
+                await asyncio.sleep(30)
+            except asyncio.CancelledError:
+                cancelled.append(True)
+                raise
+
+        async with Scheduler(clock=clock) as sched:
+            sched.schedule_in_seconds(job, (), 0)
+            clock.advance(Duration.from_seconds(1))
+            await asyncio.wait_for(started.wait(), 5)
+        await asyncio.sleep(0.05)
+
+    asyncio.run(main())
+    assert cancelled == [True]
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
