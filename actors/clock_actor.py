@@ -83,10 +83,11 @@ class _ClockInbox:
     def post(self, m: _Arm | _Disarm) -> None:
         """The arm/disarm fast path: no envelope, and no wake-up unless needed."""
         self._q.append(m)
-        if type(m) is _Arm:
-            w = self.wake_wall if m.wall else self.wake_tl
-            if w is not None and m.deadline >= w:
-                return
+        if type(m) is not _Arm:
+            return  # a disarm never needs the clock awake: a stale entry is skipped when popped
+        w = self.wake_wall if m.wall else self.wake_tl
+        if w is not None and m.deadline >= w:
+            return
         self._actor.waiter.wake()
 
     def get(self) -> Envelope[Any]:
@@ -136,10 +137,9 @@ class ClockActor(OwnThreadActor):
         self.waiter = timebase.clock.waiter()
         self._resolve = resolve
         self._activity = activity
-        self._timeline: list[tuple[int, int, int, int]] = []
-        self._wall: list[tuple[int, int, int, int]] = []
+        self._timeline: list[tuple[int, int, int]] = []
+        self._wall: list[tuple[int, int, int]] = []
         self._armed: dict[int, int] = {}
-        self._seq = 0
         self.ticks_sent = 0
         super().__init__(name, daemon)
 
@@ -167,8 +167,8 @@ class ClockActor(OwnThreadActor):
 
     def _arm(self, m: _Arm) -> None:
         self._armed[m.sid] = m.generation
-        self._seq += 1
-        heapq.heappush(self._wall if m.wall else self._timeline, (m.deadline, self._seq, m.sid, m.generation))
+        # (deadline, sid, generation): sids are unique, so ties never compare further.
+        heapq.heappush(self._wall if m.wall else self._timeline, (m.deadline, m.sid, m.generation))
 
     def fire_due(self) -> int | None:
         """Send Ticks for due deadlines; return µs until the next one (None: none)."""
@@ -189,22 +189,22 @@ class ClockActor(OwnThreadActor):
                 timeout = wt if timeout is None else min(timeout, wt)
         return timeout
 
-    def _pop_due(self, heap: list[tuple[int, int, int, int]], now: int) -> list[tuple[int, int, int]]:
+    def _pop_due(self, heap: list[tuple[int, int, int]], now: int) -> list[tuple[int, int, int]]:
         armed = self._armed
         pop = heapq.heappop
         due: list[tuple[int, int, int]] = []
         while heap and heap[0][0] <= now:
-            deadline, _, sid, gen = pop(heap)
+            deadline, sid, gen = pop(heap)
             if armed.get(sid) == gen:
                 del armed[sid]
                 due.append((sid, deadline, gen))
         return due
 
-    def _top(self, heap: list[tuple[int, int, int, int]]) -> int | None:
+    def _top(self, heap: list[tuple[int, int, int]]) -> int | None:
         """Earliest live deadline of ``heap``, dropping cancelled entries on the way."""
         armed = self._armed
         while heap:
-            deadline, _, sid, gen = heap[0]
+            deadline, sid, gen = heap[0]
             if armed.get(sid) == gen:
                 return deadline
             heapq.heappop(heap)

@@ -462,6 +462,10 @@ class Dispatcher:
         with self._lock:
             self._start_locked()  # raises once shut down
             self._live.add(mailbox)
+            if not getattr(mailbox._actor, "eager_start", True) and mailbox.empty():  # noqa: SLF001
+                # Lazy start: on_start runs on the first turn, before the first message.
+                mailbox._scheduled = False  # noqa: SLF001
+                return
         self._runq.put(mailbox)  # mailbox._scheduled is already True
 
     def _work(self) -> None:
@@ -581,6 +585,11 @@ class PooledActor(pykka.Actor):
 
     dispatcher: ClassVar[Dispatcher | None] = None
     """Dispatcher used when ``start()`` gets none."""
+
+    eager_start: bool = True
+    """Run ``on_start`` as soon as the actor starts (True), or lazily on its first
+    turn, just before its first message (False: costs no dispatcher turn for
+    actors that may wait long for their first message). Read once, at start."""
 
     actor_inbox: _Mailbox  # type: ignore[assignment]
     actor_stopped: _Mailbox  # type: ignore[assignment]

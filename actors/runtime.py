@@ -118,6 +118,15 @@ class Runtime:
         """The lock that makes "cancelled" and "execution started" exclusive."""
         return self._stripes[sid % _STRIPES]
 
+    def mark_cancelled(self, s: ScheduleState) -> bool:
+        """Cancel ``s`` if it is active; True if this call did it. Once this returns
+        True no execution of ``s`` starts (executions check under the same lock)."""
+        with self._stripes[s.id % _STRIPES]:
+            if not s.status.is_active:
+                return False
+            s.cancelled = True
+            return True
+
     def now_us(self, wall: bool = True) -> int:
         return self.timebase.now_us(wall)
 
@@ -164,10 +173,17 @@ class Runtime:
         self._sup_tell(_Died(sid, envelopes, None))
 
     def spawn(self, state: ScheduleState) -> pykka.ActorRef[Any]:
-        """Start the actor of ``state`` (its on_start arms the pending firing)."""
+        """Start the actor of a new schedule and arm its first firing."""
+        ref = ScheduleActor.start(state, self, False, dispatcher=self.dispatcher)
+        if state.status is ScheduleStatus.PENDING and state.next_due_us is not None:
+            self.arm(state.id, state.generation, state.next_due_us, state.wall)
+        return ref
+
+    def respawn(self, state: ScheduleState) -> pykka.ActorRef[Any]:
+        """Start a replacement actor for ``state``; its on_start re-arms what was pending."""
         self.activity.add()
         try:
-            return ScheduleActor.start(state, self, dispatcher=self.dispatcher)
+            return ScheduleActor.start(state, self, True, dispatcher=self.dispatcher)
         except BaseException:
             self.activity.done()
             raise

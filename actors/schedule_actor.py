@@ -66,18 +66,22 @@ def coalesce(trigger: ScheduleAt, due: int, now: int) -> tuple[int, int]:
 class ScheduleActor(PooledActor):
     """Holds one schedule's state and runs its life cycle."""
 
-    def __init__(self, state: ScheduleState, runtime: Runtime) -> None:
+    def __init__(self, state: ScheduleState, runtime: Runtime, restart: bool) -> None:
         super().__init__()
         self.s = state
         self.rt = runtime
+        self._restart = restart
+        self.eager_start = restart  # a new schedule has nothing to do until its first tick
         state.actor_ref = self.actor_ref
 
     # -- life cycle -------------------------------------------------------------
     def on_start(self) -> None:
-        """Arm the first (or, after a restart, the pending) firing.
+        """After a restart, re-arm the pending firing (the supervisor holds a token).
 
-        The facade or supervisor took an activity token for this start.
+        A new schedule's first firing is armed by the runtime as it spawns us.
         """
+        if not self._restart:
+            return
         s = self.s
         try:
             if s.status is PENDING and not s.running and s.next_due_us is not None:
@@ -201,16 +205,13 @@ class ScheduleActor(PooledActor):
             self._fire(pending)
 
     def _cancel(self) -> bool:
+        """Cancel (if the facade has not already) and let go of the deadline."""
         s = self.s
-        with self.rt.lock_for(s.id):
-            if not s.status.is_active:
-                return False
-            s.status = CANCELLED
-            s.generation += 1
+        changed = self.rt.mark_cancelled(s)
         s.next_due_us = None
         s.pending_us = None
         self.rt.disarm(s.id)
-        return True
+        return changed
 
     def _pause(self) -> bool:
         s = self.s

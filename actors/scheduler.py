@@ -31,6 +31,9 @@ __all__ = ["Scheduler"]
 
 logger = logging.getLogger("tickwork")
 
+#: Shared by every schedule without kwargs/metadata (never mutated; snapshots copy).
+_NO_KWARGS: dict[str, Any] = {}
+
 #: Default size of the execution pool (targets and callbacks running at once).
 DEFAULT_MAX_CONCURRENT = 8
 
@@ -149,10 +152,7 @@ class Scheduler:
         if rt is None:
             return True
         for s in list(rt.states.values()):
-            with rt.lock_for(s.id):
-                if s.status.is_active:
-                    s.status = ScheduleStatus.CANCELLED
-                    s.generation += 1
+            rt.mark_cancelled(s)
         return rt.shutdown(timeout)
 
     def __enter__(self) -> Scheduler:
@@ -240,13 +240,15 @@ class Scheduler:
             target=target,
             fn=fn,
             args=args_t,
-            kwargs=dict(kwargs or {}),
+            kwargs=dict(kwargs) if kwargs else _NO_KWARGS,
             name=name if name is not None else default_name,
-            metadata=dict(metadata or {}),
+            metadata=dict(metadata) if metadata else _NO_KWARGS,
         )
 
     @staticmethod
     def _check_args(args: Any, kwargs: Any, metadata: Any) -> tuple[Any, ...]:
+        if type(args) is tuple and kwargs is None and metadata is None:
+            return args  # the common case, checked cheaply
         if isinstance(args, str | bytes) or not isinstance(args, Iterable):
             raise TypeError(f"args must be a tuple or list of arguments, not {type(args).__name__}")
         if kwargs is not None and not isinstance(kwargs, dict):
@@ -395,9 +397,9 @@ class Scheduler:
             target=send_callback,
             fn=None,
             args=(),
-            kwargs={},
+            kwargs=_NO_KWARGS,
             name=name if name is not None else f"message:{type(msg).__name__}",
-            metadata={},
+            metadata=_NO_KWARGS,
             first_due=now,
             configure=configure,
         )
@@ -457,7 +459,14 @@ class Scheduler:
         s = self._state(schedule_id)
         if s is None:
             return False
-        return bool(self._ask(s, Cancel()))
+        rt = self._runtime()
+        if not rt.mark_cancelled(s):
+            return False
+        # The actor needs no message: every path it takes checks the cancelled
+        # state (under the same lock as mark_cancelled); the clock lets go of
+        # the deadline. Telling the actor Cancel() directly has the same effect.
+        rt.disarm(s.id)
+        return True
 
     def cancel_all(self) -> int:
         """Cancel every active schedule; returns how many were cancelled."""

@@ -52,7 +52,8 @@ class ScheduleState:
         "run_missed",
         "running",
         "send_cb",
-        "status",
+        "_status",
+        "cancelled",
         "target",
         "trigger",
         "update_cb",
@@ -85,7 +86,9 @@ class ScheduleState:
         self.created_us = created_us
         self.next_due_us = first_due_us
         self.metadata = metadata
-        self.status = ScheduleStatus.PENDING
+        self._status = ScheduleStatus.PENDING
+        #: Set (under the runtime's lock for this id) when cancelled; wins over _status.
+        self.cancelled = False
         self.generation = 0
         self.running = False
         #: A firing that came due while the execution ran (starts when it ends).
@@ -111,6 +114,17 @@ class ScheduleState:
         self.update_cb: Callable[[Any], Any] | None = None
         self.encode: Callable[[Any], bytes] | None = None
         self.encoded: bytes | None = None
+
+    @property
+    def status(self) -> ScheduleStatus:
+        return ScheduleStatus.CANCELLED if self.cancelled else self._status
+
+    @status.setter
+    def status(self, value: ScheduleStatus) -> None:
+        if value is ScheduleStatus.CANCELLED:
+            self.cancelled = True
+        else:
+            self._status = value
 
     @property
     def is_repeating(self) -> bool:

@@ -224,7 +224,7 @@ class SupervisorActor(OwnThreadActor):
         logger.error(
             "tickwork: schedule %s actor died (%r); restarting it from its last state", died.sid, died.error
         )
-        ref = rt.spawn(state)
+        ref = rt.respawn(state)
         for envelope in died.salvage:
             # Re-deliver what the dead actor had not processed; asks get their replies.
             ref.actor_inbox.put(envelope)
