@@ -71,7 +71,8 @@ class Scheduler:
             across the scheduler; further firings wait, and their lateness shows it.
         loop: the event loop coroutine targets run on (default: the loop running
             where they are scheduled, or where ``async with`` entered).
-        dispatcher_threads: worker threads shared by all schedule actors.
+        dispatcher_threads: worker threads shared by all schedule actors (handlers are
+            short and hold the GIL, so one is fastest in CPython).
         history_size: how many recent `ScheduleResult`\\ s are kept.
         daemon: run every thread as a daemon (a script may exit without `stop`).
         name: prefix of every thread's name.
@@ -83,7 +84,7 @@ class Scheduler:
         clock: Clock | None = None,
         max_concurrent_executions: int | None = None,
         loop: asyncio.AbstractEventLoop | None = None,
-        dispatcher_threads: int = 2,
+        dispatcher_threads: int = 1,
         history_size: int = 1000,
         daemon: bool = False,
         name: str = "tickwork",
