@@ -7,7 +7,9 @@ crashes. `Scheduler` is the facade that spawns and messages them.
 """
 
 from actors.functions import schedule_at, schedule_once, schedule_repeating
+from actors.policy import Retry
 from actors.protocol import Protocol, protocol
+from actors.store import MemoryStore, SQLiteStore, Store, StoreError, StoreLockedError
 from actors.messages import Cancel, Pause, Resume, Tick, Update
 from actors.results import ScheduleInfo, ScheduleResult, ScheduleStatus
 from actors.runtime import UpdateCallbackError
@@ -17,11 +19,17 @@ __all__ = [
     "Cancel",
     "Pause",
     "Protocol",
+    "MemoryStore",
     "Resume",
+    "Retry",
+    "SQLiteStore",
     "ScheduleInfo",
     "ScheduleResult",
     "ScheduleStatus",
     "Scheduler",
+    "Store",
+    "StoreError",
+    "StoreLockedError",
     "Tick",
     "Update",
     "UpdateCallbackError",

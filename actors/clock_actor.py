@@ -22,7 +22,7 @@ import pykka
 from pykka._envelope import Envelope
 
 from actors.activity import Activity
-from actors.messages import Tick
+from actors.messages import Tick, _Timeout
 from actors.threaded import OwnThreadActor
 from actors.timebase import Timebase
 
@@ -50,6 +50,15 @@ class _Disarm:
 
     def __init__(self, sid: int) -> None:
         self.sid = sid
+
+
+class _ArmTimeout:
+    __slots__ = ("deadline", "exec_no", "sid")
+
+    def __init__(self, sid: int, exec_no: int, deadline: int) -> None:
+        self.sid = sid
+        self.exec_no = exec_no
+        self.deadline = deadline
 
 
 class _Flush:
@@ -80,12 +89,13 @@ class _ClockInbox:
         self._q.append(envelope)
         self._actor.waiter.wake()
 
-    def post(self, m: _Arm | _Disarm) -> None:
+    def post(self, m: _Arm | _Disarm | _ArmTimeout) -> None:
         """The arm/disarm fast path: no envelope, and no wake-up unless needed."""
         self._q.append(m)
-        if type(m) is not _Arm:
+        t = type(m)
+        if t is _Disarm:
             return  # a disarm never needs the clock awake: a stale entry is skipped when popped
-        w = self.wake_wall if m.wall else self.wake_tl
+        w = self.wake_tl if t is _ArmTimeout or not m.wall else self.wake_wall  # type: ignore[union-attr]
         if w is not None and m.deadline >= w:
             return
         self._actor.waiter.wake()
@@ -102,6 +112,8 @@ class _ClockInbox:
                     actor._arm(item)  # noqa: SLF001 - the inbox is part of the actor
                 elif t is _Disarm:
                     actor._armed.pop(item.sid, None)  # noqa: SLF001
+                elif t is _ArmTimeout:
+                    heapq.heappush(actor._timeouts, (item.deadline, item.sid, item.exec_no))  # noqa: SLF001
                 else:
                     self.wake_tl = self.wake_wall = _NEVER  # not sleeping: the loop looks again
                     return item
@@ -118,7 +130,7 @@ class _ClockInbox:
 
     def empty(self) -> bool:
         """No envelope is waiting (arms still queued do not count)."""
-        return not any(type(x) not in (_Arm, _Disarm) for x in self._q)
+        return not any(type(x) not in (_Arm, _Disarm, _ArmTimeout) for x in self._q)
 
 
 class ClockActor(OwnThreadActor):
@@ -140,6 +152,8 @@ class ClockActor(OwnThreadActor):
         self._timeline: list[tuple[int, int, int]] = []
         self._wall: list[tuple[int, int, int]] = []
         self._armed: dict[int, int] = {}
+        #: Execution timeouts: (deadline on the timeline, sid, execution number).
+        self._timeouts: list[tuple[int, int, int]] = []
         self.ticks_sent = 0
         super().__init__(name, daemon)
 
@@ -172,15 +186,32 @@ class ClockActor(OwnThreadActor):
 
     def fire_due(self) -> int | None:
         """Send Ticks for due deadlines; return µs until the next one (None: none)."""
-        if self.timebase.virtual:
-            return self._fire_next_instant()
         tb = self.timebase
         timeout: int | None = None
+        if self._timeouts:
+            # Timeouts fire even while virtual time waits for work to drain: they
+            # are what ends a hung execution.
+            now = tb.now_us(False)
+            heap = self._timeouts
+            while heap and heap[0][0] <= now:
+                _, sid, exec_no = heapq.heappop(heap)
+                ref = self._resolve(sid)
+                if ref is not None:
+                    try:
+                        ref.tell(_Timeout(exec_no))
+                    except pykka.ActorDeadError:
+                        pass
+            if heap:
+                timeout = heap[0][0] - now
+        if tb.virtual:
+            nxt = self._fire_next_instant()
+            return nxt if timeout is None else timeout if nxt is None else min(nxt, timeout)
         if self._timeline:
             now = tb.timeline_us()
             self._send(self._pop_due(self._timeline, now))
             if self._timeline:
-                timeout = self._timeline[0][0] - now
+                tt = self._timeline[0][0] - now
+                timeout = tt if timeout is None else min(timeout, tt)
         if self._wall:
             now = tb.wall_us()
             self._send(self._pop_due(self._wall, now))
@@ -262,6 +293,8 @@ class ClockActor(OwnThreadActor):
                 self._arm(item)
             elif t is _Disarm:
                 self._armed.pop(item.sid, None)
+            elif t is _ArmTimeout:
+                heapq.heappush(self._timeouts, (item.deadline, item.sid, item.exec_no))
             else:
                 others.append(item)
         q.extendleft(reversed(others))
@@ -277,6 +310,11 @@ class ClockActor(OwnThreadActor):
 
 def arm(sid: int, generation: int, deadline: int, wall: bool) -> _Arm:
     return _Arm(sid, generation, deadline, wall)
+
+
+def arm_timeout(sid: int, exec_no: int, deadline: int) -> _ArmTimeout:
+    """Tell schedule ``sid`` `_Timeout` at ``deadline`` (timeline µs) unless it finished."""
+    return _ArmTimeout(sid, exec_no, deadline)
 
 
 def disarm(sid: int) -> _Disarm:

@@ -66,6 +66,13 @@ class _Done(msgspec.Struct):
     value: Any
     error: BaseException | None
     skipped: bool = False
+    exec_no: int = 0
+
+
+class _Timeout(msgspec.Struct, frozen=True):
+    """Execution number ``exec_no`` has run longer than the schedule's timeout."""
+
+    exec_no: int
 
 
 class _Rearm(msgspec.Struct, frozen=True):

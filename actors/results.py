@@ -35,7 +35,8 @@ class ScheduleResult(msgspec.Struct, frozen=True):
     """One execution of a schedule, as recorded by the supervisor.
 
     ``lateness`` is ``start_time - scheduled_time``; ``missed`` counts the firings
-    that came due before this one could start and were coalesced into it.
+    that came due before this one could start and were coalesced into it (or
+    skipped by the misfire policy); ``attempt`` is 1 for a firing, 2.. for retries.
     """
 
     schedule_id: int
@@ -47,6 +48,7 @@ class ScheduleResult(msgspec.Struct, frozen=True):
     return_value: Any = None
     error: BaseException | None = None
     missed: int = 0
+    attempt: int = 1
 
 
 class ScheduleInfo(msgspec.Struct, frozen=True):
@@ -76,3 +78,4 @@ class ScheduleInfo(msgspec.Struct, frozen=True):
     metadata: dict[str, Any]
     actor_ref: Any
     durable: bool = False
+    retries: int = 0

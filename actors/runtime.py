@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import threading
 import time
 from collections import deque
@@ -17,13 +18,15 @@ import pykka
 from timekit import Clock, Duration, ScheduleAt, Timestamp
 
 from actors.activity import Activity
-from actors.clock_actor import FLUSH, ClockActor, arm, disarm
+from actors.clock_actor import FLUSH, ClockActor, arm, arm_timeout, disarm
 from actors.executor import ExecutionPool
 from actors.messages import _Done
 from actors.pool import Dispatcher
 from actors.results import ScheduleStatus
 from actors.schedule_actor import ScheduleActor
+from actors.persist import to_record
 from actors.state import ScheduleState
+from actors.store import Store
 from actors.supervisor import DRAIN, STATS, SupervisorActor, _Died, _History, _Record, _Redeliver
 from actors.timebase import Timebase
 
@@ -75,8 +78,15 @@ class Runtime:
         daemon: bool,
         loop: asyncio.AbstractEventLoop | None,
         name: str,
+        store: Store | None = None,
+        seed: int | None = None,
     ) -> None:
         self.clock = clock
+        self.store = store
+        self.seed = seed
+        #: Durable schedules changed by their actors, written by the supervisor in batches.
+        self.dirty: dict[int, ScheduleState] = {}
+        self.store_frozen = False
         self.timebase = Timebase(clock)
         self.activity = Activity()
         self.states: dict[int, ScheduleState] = {}
@@ -162,9 +172,56 @@ class Runtime:
         s.message = message
         s.encoded = None if s.update_cb is not None else s.encode(message)  # type: ignore[misc]
 
-    def record(self, sid: int, done: _Done, missed: int) -> None:
+    def rng_for(self, s: ScheduleState) -> random.Random:
+        """The schedule's own random source (seeded per scheduler and id when the
+        scheduler has a seed, so jitter is reproducible whatever the thread order)."""
+        rng = s.rng
+        if rng is None:
+            rng = s.rng = random.Random(f"{self.seed}:{s.id}") if self.seed is not None else random.Random()
+        return rng
+
+    def freeze_store(self) -> None:
+        """Write what is pending, then stop writing (stop() must not store cancellations)."""
+        self.write_dirty()
+        self.store_frozen = True
+
+    def touch(self, s: ScheduleState) -> None:
+        """``s`` changed: if durable, write it with the supervisor's next batch."""
+        if s.durable and not s.unresolved and self.store is not None and not self.store_frozen:
+            self.dirty[s.id] = s
+            if not self.drain_requested:
+                self.drain_requested = True
+                self._sup_tell(DRAIN)
+
+    def persist_now(self, s: ScheduleState) -> None:
+        """Write ``s`` now (durable when this returns); for acknowledged changes."""
+        if s.durable and not s.unresolved and self.store is not None and not self.store_frozen:
+            self.dirty.pop(s.id, None)
+            self.store.put(to_record(s))
+
+    def write_dirty(self) -> None:
+        """Write every changed durable schedule in one transaction (the supervisor's)."""
+        store = self.store
+        dirty = self.dirty
+        if store is None or not dirty or self.store_frozen:
+            return
+        ids = list(dirty)
+        try:
+            with store.batch():
+                for sid in ids:
+                    st = dirty.pop(sid, None)
+                    if st is not None:
+                        store.put(to_record(st))
+        except Exception:
+            logger.exception("tickwork: writing %d schedule(s) to %s failed; will retry", len(ids), store.location)
+            for sid in ids:
+                st = self.states.get(sid)
+                if st is not None:
+                    dirty.setdefault(sid, st)
+
+    def record(self, sid: int, done: _Done, missed: int, attempt: int = 1) -> None:
         """Hand one execution to the supervisor (batched: one message per drain)."""
-        self.records.append(_Record(sid, done, missed))
+        self.records.append(_Record(sid, done, missed, attempt))
         if not self.drain_requested:
             self.drain_requested = True
             self._sup_tell(DRAIN)
@@ -175,8 +232,12 @@ class Runtime:
     def spawn(self, state: ScheduleState) -> pykka.ActorRef[Any]:
         """Start the actor of a new schedule and arm its first firing."""
         ref = ScheduleActor.start(state, self, False, dispatcher=self.dispatcher)
-        if state.status is ScheduleStatus.PENDING and state.next_due_us is not None:
-            self.arm(state.id, state.generation, state.next_due_us, state.wall)
+        due = state.next_due_us
+        if state.status is ScheduleStatus.PENDING and due is not None:
+            if state.policy.jitter_us:
+                due += self.rng_for(state).randint(0, state.policy.jitter_us)
+                state.next_due_us = due
+            self.arm(state.id, state.generation, due, state.wall)
         return ref
 
     def respawn(self, state: ScheduleState) -> pykka.ActorRef[Any]:
@@ -189,21 +250,26 @@ class Runtime:
             raise
 
     # -- executions ------------------------------------------------------------------
-    def execute(self, s: ScheduleState, scheduled: int, generation: int) -> None:
-        self.pool.submit(lambda: self._run(s, scheduled, generation))
+    def execute(self, s: ScheduleState, scheduled: int, generation: int, exec_no: int) -> None:
+        self.pool.submit(lambda: self._run(s, scheduled, generation, exec_no))
 
-    def _run(self, s: ScheduleState, scheduled: int, generation: int) -> None:
+    def _run(self, s: ScheduleState, scheduled: int, generation: int, exec_no: int) -> None:
         with self.lock_for(s.id):
             go = s.status is RUNNING  # not cancelled or paused since the tick
         if not go:
-            self._deliver(s, _Done(generation, scheduled, 0, 0, True, None, None, True))
+            self._deliver(s, _Done(generation, scheduled, 0, 0, True, None, None, True, exec_no))
             return
         wall = s.wall
         # Never before the previous execution ended (matters in virtual time, where
         # a coalesced firing is delivered at its own, earlier, instant).
         started = max(self.now_us(wall), s.last_end_us)
+        s.run_scheduled_us = scheduled
+        s.run_started_us = started
+        timeout = s.policy.timeout_us
+        if timeout is not None:
+            self._clock_post(arm_timeout(s.id, exec_no, self.now_us(False) + timeout))
         if s.is_async:
-            self._run_async(s, scheduled, generation, started)
+            self._run_async(s, scheduled, generation, started, exec_no)
             return
         try:
             value = self._work(s)
@@ -211,7 +277,8 @@ class Runtime:
         except BaseException as exc:  # user code: anything it raises is its result
             value, ok, error = None, False, exc
             logger.debug("tickwork: schedule %s raised %r", s.id, exc)
-        self._deliver(s, _Done(generation, scheduled, started, max(started, self.now_us(wall)), ok, value, error))
+        finished = max(started, self.now_us(wall))
+        self._deliver(s, _Done(generation, scheduled, started, finished, ok, value, error, False, exec_no))
 
     def _work(self, s: ScheduleState) -> Any:
         if s.kind == "call":
@@ -229,11 +296,12 @@ class Runtime:
         s.send_cb(data)  # type: ignore[misc]
         return None
 
-    def _run_async(self, s: ScheduleState, scheduled: int, generation: int, started: int) -> None:
+    def _run_async(self, s: ScheduleState, scheduled: int, generation: int, started: int, exec_no: int) -> None:
         wall = s.wall
 
         def finish(ok: bool, value: Any, error: BaseException | None) -> None:
-            self._deliver(s, _Done(generation, scheduled, started, max(started, self.now_us(wall)), ok, value, error))
+            finished = max(started, self.now_us(wall))
+            self._deliver(s, _Done(generation, scheduled, started, finished, ok, value, error, False, exec_no))
 
         try:
             coro = s.fn(*s.args, **s.kwargs)  # type: ignore[misc]
@@ -309,6 +377,14 @@ class Runtime:
             ok = False
         ok = self._clock_actor.join(max(0.01, deadline - time.monotonic())) and ok
         ok = self._supervisor.join(max(0.01, deadline - time.monotonic())) and ok
+        if self.store is not None:
+            try:
+                self.write_dirty()
+                self.store.flush()
+            except Exception:
+                logger.exception("tickwork: final write to %s failed", self.store.location)
+            finally:
+                self.store.close()
         return ok
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from timekit import Duration, ScheduleAt
 
-from actors.messages import Cancel, Pause, Resume, Tick, Update, _Done, _Rearm
+from actors.messages import Cancel, Pause, Resume, Tick, Update, _Done, _Rearm, _Timeout
 from actors.pool import PooledActor
 from actors.results import ScheduleStatus
 from actors.state import ScheduleState
@@ -112,6 +112,8 @@ class ScheduleActor(PooledActor):
             return self._pause()
         if t is Resume:
             return self._resume()
+        if t is _Timeout:
+            return self._on_timeout(message)
         if t is _Rearm:
             if self.s.status is PENDING and not self.s.running and self.s.next_due_us is not None:
                 self._arm(self.s.next_due_us)
@@ -128,7 +130,11 @@ class ScheduleActor(PooledActor):
             return exc
 
     def _arm(self, due: int) -> None:
+        """Arm firing ``due`` (plus this schedule's random jitter, if it has one)."""
         s = self.s
+        j = s.policy.jitter_us
+        if j:
+            due += self.rt.rng_for(s).randint(0, j)
         s.next_due_us = due
         self.rt.arm(s.id, s.generation, due, s.wall)
 
@@ -147,31 +153,65 @@ class ScheduleActor(PooledActor):
         self._fire(t.scheduled_us)  # the tick's token travels on
 
     def _fire(self, scheduled: int) -> None:
-        """Start the execution for firing ``scheduled`` and arm the next one."""
+        """Start the execution for firing ``scheduled`` (unless the misfire policy
+        skips it) and arm the next one."""
         s = self.s
         rt = self.rt
         trigger = s.trigger
+        policy = s.policy
         now = max(rt.now_us(s.wall), s.last_end_us)
         missed = s.pending_missed
         s.pending_missed = 0
         nxt = trigger.next_fire_us(scheduled)
         if nxt is not None and nxt <= now:
-            # So late that later firings have passed: run once, for the latest.
-            scheduled, count = coalesce(trigger, nxt, now)
-            missed += count
-            nxt = trigger.next_fire_us(scheduled)
+            # Behind: later firings have passed too.
+            if policy.misfire == "catch_up" and s.catch_up_run < policy.catch_up_limit:
+                s.catch_up_run += 1  # run this one; the next (already due) follows it
+            else:
+                latest, count = coalesce(trigger, nxt, now)
+                nxt = trigger.next_fire_us(latest)
+                if policy.misfire == "skip":
+                    self._skip(missed + count + 1, nxt)
+                    return
+                scheduled, missed = latest, missed + count  # coalesce: run once, for the latest
+        else:
+            s.catch_up_run = 0
+        grace = policy.grace_us
+        if grace is not None and now - scheduled > grace:
+            self._skip(missed + 1, nxt)  # later than the grace period allows
+            return
         s.missed_count += missed
         s.run_missed = missed
-        s.next_due_us = nxt
+        s.run_attempt = s.attempt
         if nxt is not None:
             self._arm(nxt)
+        else:
+            s.next_due_us = None
         s.running = True
         s.status = RUNNING
-        rt.execute(s, scheduled, s.generation)
+        s.exec_no += 1
+        rt.execute(s, scheduled, s.generation, s.exec_no)
+
+    def _skip(self, count: int, nxt: int | None) -> None:
+        """Run nothing for this firing: count ``count`` missed, arm ``nxt``."""
+        s = self.s
+        s.missed_count += count
+        if nxt is None:
+            s.next_due_us = None
+            if s.status is PENDING:
+                s.status = COMPLETED
+        else:
+            self._arm(nxt)
+        self.rt.touch(s)
+        self.rt.activity.done()
 
     def _done(self, d: _Done) -> None:
         s = self.s
         rt = self.rt
+        if d.exec_no != s.exec_no or not s.running:
+            # An execution abandoned after its timeout: its result is discarded
+            # (the timeout already released its token).
+            return
         s.running = False
         if d.skipped:
             if s.status is RUNNING:
@@ -179,19 +219,53 @@ class ScheduleActor(PooledActor):
             rt.activity.done()
             self._start_pending()
             return
+        self._finish(d)
+
+    def _on_timeout(self, m: _Timeout) -> None:
+        s = self.s
+        if not s.running or m.exec_no != s.exec_no:
+            return  # it finished in time
+        s.running = False
+        s.exec_no += 1  # abandon it: its late _Done is discarded
+        now = self.rt.now_us(s.wall)
+        started = s.run_started_us if s.run_started_us is not None else now
+        limit = Duration(s.policy.timeout_us or 0)
+        err = TimeoutError(f"schedule {s.id}: execution exceeded its timeout of {limit}; result discarded")
+        self._finish(_Done(0, s.run_scheduled_us, started, now, False, None, err, False, m.exec_no))
+
+    def _finish(self, d: _Done) -> None:
+        """Book a finished (or timed-out) execution; retry a failure if the policy says so."""
+        s = self.s
+        rt = self.rt
         s.execution_count += 1
         s.last_us = d.started_us
         s.last_end_us = d.finished_us
-        if not d.ok:
+        s.record_lateness(d.started_us - d.scheduled_us)
+        retry = s.policy.retry
+        retrying = False
+        if d.ok:
+            s.attempt = 1
+        else:
             s.failure_count += 1
             s.last_error = d.error
-        s.record_lateness(d.started_us - d.scheduled_us)
+            if retry is not None and s.attempt <= retry.attempts and s.status in (RUNNING, PENDING):
+                due = d.finished_us + retry.delay_us(s.attempt, rt.rng_for(s))
+                if s.next_due_us is None or due < s.next_due_us:
+                    retrying = True
+                    s.attempt += 1
+                    s.retries += 1
+                    s.generation += 1  # the regular firing is re-armed after the retry
+                    s.pending_us = None
+                    self._arm(due)
+            if not retrying:
+                s.attempt = 1
         if s.status is RUNNING:
             if s.next_due_us is None and s.pending_us is None:
                 s.status = COMPLETED if d.ok else FAILED
             else:
                 s.status = PENDING
-        rt.record(s.id, d, s.run_missed)  # the token is released once recorded and called back
+        rt.touch(s)
+        rt.record(s.id, d, s.run_missed, s.run_attempt)  # the token is released once recorded
         self._start_pending()
 
     def _start_pending(self) -> None:

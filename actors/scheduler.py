@@ -11,6 +11,7 @@ import inspect
 import itertools
 import logging
 import math
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -20,12 +21,15 @@ from typing import Any
 import pykka
 
 import codec
-from timekit import Clock, Duration, ScheduleAt, SystemClock, Timestamp
+from timekit import Clock, Duration, ScheduleAt, SystemClock, Timestamp, VirtualClock
 
-from actors.messages import Cancel, Pause, Resume, Update
+from actors import persist
+from actors.messages import Pause, Resume, Update
+from actors.policy import Retry, make_policy
 from actors.results import ScheduleInfo, ScheduleResult, ScheduleStatus
 from actors.runtime import Runtime, to_trigger
 from actors.state import ScheduleState
+from actors.store import Store, check_encodable
 
 __all__ = ["Scheduler"]
 
@@ -88,6 +92,8 @@ class Scheduler:
         history_size: int = 1000,
         daemon: bool = False,
         name: str = "tickwork",
+        store: Store | None = None,
+        seed: int | None = None,
     ) -> None:
         if max_concurrent_executions is None:
             max_concurrent_executions = DEFAULT_MAX_CONCURRENT
@@ -111,6 +117,14 @@ class Scheduler:
         self._stopped = False
         self._ids = itertools.count(1)
         self._targets: dict[str, Callable[..., Any]] = {}
+        if store is not None and not isinstance(store, Store):
+            raise TypeError(f"store must be an actors.store.Store (SQLiteStore, MemoryStore), not {type(store).__name__}")
+        self._store = store
+        if seed is None and isinstance(self._clock, VirtualClock):
+            seed = 0  # virtual runs are reproducible, jitter included
+        self._seed = seed
+        #: What the last start() found in the store: (restored, corrupt rows).
+        self.restored: tuple[int, list[tuple[int, str]]] = (0, [])
 
     # -- life cycle ------------------------------------------------------------------
     @property
@@ -127,7 +141,11 @@ class Scheduler:
             if self._stopped:
                 raise RuntimeError("this scheduler was stopped; create a new Scheduler")
             if self._rt is None:
-                self._rt = Runtime(
+                store = self._store
+                if store is not None:
+                    # Before any thread starts: a store held by another scheduler fails the start.
+                    store.open(f"{self._name} (pid {os.getpid()})")
+                rt = Runtime(
                     self._clock,
                     max_concurrent_executions=self._max_concurrent,
                     dispatcher_threads=self._dispatcher_threads,
@@ -135,8 +153,30 @@ class Scheduler:
                     daemon=self._daemon,
                     loop=self._loop,
                     name=self._name,
+                    store=store,
+                    seed=self._seed,
                 )
+                self._rt = rt
+                if store is not None:
+                    self._restore(rt, store)
         return self
+
+    def _restore(self, rt: Runtime, store: Store) -> None:
+        """Re-create every stored schedule (misfire policies applied) and re-arm it."""
+        found = store.load()
+        for rid, reason in found.corrupt:
+            logger.error("tickwork: skipped corrupt stored schedule (row %s) in %s: %s", rid, store.location, reason)
+        now = rt.now_us(True)
+        top = 0
+        for rec in found.schedules:
+            state = persist.from_record(rec, self._targets.get, now)
+            rt.states[state.id] = state
+            rt.spawn(state)
+            top = max(top, rec.id)
+            if state.unresolved:
+                logger.error("tickwork: stored schedule %s: %s", state.id, state.last_error)
+        self._ids = itertools.count(max(top + 1, store.next_id()))
+        self.restored = (len(found.schedules), list(found.corrupt))
 
     def stop(self, timeout: float = 5.0) -> bool:
         """Cancel everything, stop every actor and thread (idempotent).
@@ -152,6 +192,7 @@ class Scheduler:
             rt = self._rt
         if rt is None:
             return True
+        rt.freeze_store()  # stopping is not cancelling: durable schedules stay as stored
         for s in list(rt.states.values()):
             rt.mark_cancelled(s)
         return rt.shutdown(timeout)
@@ -224,18 +265,48 @@ class Scheduler:
         kwargs: dict[str, Any] | None = None,
         name: str | None = None,
         metadata: dict[str, Any] | None = None,
+        misfire: str = "coalesce",
+        misfire_grace: Any = None,
+        catch_up_limit: int = 100,
+        timeout: Any = None,
+        retry: Retry | dict[str, Any] | int | None = None,
+        jitter: Any = None,
     ) -> int:
         """Schedule ``target(*args, **kwargs)``; return the schedule's id.
 
         ``when`` is a `ScheduleAt`, a Timestamp or aware datetime (once; a time
         already past runs at once), or a Duration, timedelta or seconds (every
         that long, the first firing one interval from now).
+
+        Policy (every scheduling method takes these keywords):
+        ``misfire`` — what a firing that comes so late that later ones are due
+        too does: "coalesce" (run once, for the latest; default), "skip" (run
+        none, go on at the next future firing) or "catch_up" (run each, at most
+        ``catch_up_limit``); ``misfire_grace`` — a firing later than this is
+        skipped; ``timeout`` — an execution running longer is reported failed
+        and its result discarded; ``retry`` — a `Retry` (or a number of
+        attempts) for failed executions; ``jitter`` — a random delay up to this
+        added to each firing. Skipped firings are counted as missed.
+
+        With a store, a schedule whose target is a registered name is durable:
+        it is written before this returns and survives restarts.
         """
         if when is None:
             raise TypeError("schedule() needs when=: a ScheduleAt, Timestamp, datetime, Duration or seconds")
         trigger = to_trigger(when)
         fn, default_name = self._resolve_target(target)
         args_t = self._check_args(args, kwargs, metadata)
+        policy = make_policy(misfire, misfire_grace, catch_up_limit, timeout, retry, jitter)
+        if policy.jitter_us and trigger.is_interval() and policy.jitter_us >= trigger.every.micros:
+            raise ValueError(f"jitter must be shorter than the interval ({trigger.every})")
+        durable = self._store is not None and isinstance(target, str)
+        if durable:
+            check_encodable(args_t, kwargs, metadata)  # TypeError naming the value: nothing scheduled
+
+        def configure(st: ScheduleState) -> None:
+            st.policy = policy
+            st.durable = durable
+
         return self._add(
             trigger,
             target=target,
@@ -244,6 +315,7 @@ class Scheduler:
             kwargs=dict(kwargs) if kwargs else _NO_KWARGS,
             name=name if name is not None else default_name,
             metadata=dict(metadata) if metadata else _NO_KWARGS,
+            configure=configure,
         )
 
     @staticmethod
@@ -312,6 +384,7 @@ class Scheduler:
                 configure(state)
             if first is None:
                 state.status = ScheduleStatus.COMPLETED
+            rt.persist_now(state)  # durable ones are stored before anything runs (or it raises)
             rt.states[sid] = state
             rt.spawn(state)
         return sid
@@ -455,6 +528,12 @@ class Scheduler:
                 raise result
             return result
 
+    def _ask_and_store(self, s: ScheduleState, message: Any) -> bool:
+        changed = bool(self._ask(s, message))
+        if changed:
+            self._runtime().persist_now(s)  # durable before the caller hears True
+        return changed
+
     def cancel_schedule(self, schedule_id: int) -> bool:
         """Cancel a schedule. True if it was active; once True returns, the work never starts again."""
         s = self._state(schedule_id)
@@ -467,6 +546,7 @@ class Scheduler:
         # state (under the same lock as mark_cancelled); the clock lets go of
         # the deadline. Telling the actor Cancel() directly has the same effect.
         rt.disarm(s.id)
+        rt.persist_now(s)
         return True
 
     def cancel_all(self) -> int:
@@ -483,7 +563,7 @@ class Scheduler:
         s = self._state(schedule_id)
         if s is None:
             return False
-        return bool(self._ask(s, Update(trigger=trigger)))
+        return self._ask_and_store(s, Update(trigger=trigger))
 
     def update(self, schedule_id: int, **changes: Any) -> bool:
         """Apply an `Update` (trigger=, interval=, args=, kwargs=, message=)."""
@@ -492,17 +572,19 @@ class Scheduler:
             return False
         if "trigger" in changes and changes["trigger"] is not None:
             changes["trigger"] = to_trigger(changes["trigger"])
-        return bool(self._ask(s, Update(**changes)))
+        if s.durable and ("args" in changes or "kwargs" in changes):
+            check_encodable(changes.get("args") or (), changes.get("kwargs"))
+        return self._ask_and_store(s, Update(**changes))
 
     def pause(self, schedule_id: int) -> bool:
         """Stop firing until `resume`; False if unknown or not pending/running."""
         s = self._state(schedule_id)
-        return False if s is None else bool(self._ask(s, Pause()))
+        return False if s is None else self._ask_and_store(s, Pause())
 
     def resume(self, schedule_id: int) -> bool:
         """Resume a paused schedule at its next firing after now."""
         s = self._state(schedule_id)
-        return False if s is None else bool(self._ask(s, Resume()))
+        return False if s is None else self._ask_and_store(s, Resume())
 
     def get_schedule(self, schedule_id: int) -> ScheduleInfo | None:
         """A snapshot of one schedule, or None if unknown."""
@@ -538,7 +620,11 @@ class Scheduler:
         if rt is None:
             return 0
         with self._lock:
-            done = [s for s in list(rt.states.values()) if not s.status.is_active and not s.running]
+            done = [
+                s for s in list(rt.states.values()) if not s.status.is_active and not s.running and not s.unresolved
+            ]
+            if rt.store is not None:
+                rt.store.delete([s.id for s in done if s.durable])
             for s in done:
                 rt.states.pop(s.id, None)
                 try:
@@ -622,6 +708,8 @@ def _snapshot(s: ScheduleState) -> ScheduleInfo:
         last_error=s.last_error,
         metadata=dict(s.metadata),
         actor_ref=s.actor_ref,
+        durable=s.durable,
+        retries=s.retries,
     )
 
 

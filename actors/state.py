@@ -9,6 +9,7 @@ from typing import Any
 
 from timekit import ScheduleAt
 
+from actors.policy import DEFAULT_POLICY, Policy
 from actors.results import ScheduleStatus
 from actors.stats import percentile
 
@@ -50,6 +51,17 @@ class ScheduleState:
         "pending_missed",
         "pending_us",
         "run_missed",
+        "policy",
+        "durable",
+        "unresolved",
+        "attempt",
+        "run_attempt",
+        "exec_no",
+        "catch_up_run",
+        "rng",
+        "retries",
+        "run_scheduled_us",
+        "run_started_us",
         "running",
         "send_cb",
         "_status",
@@ -96,6 +108,22 @@ class ScheduleState:
         self.pending_missed = 0
         #: Firings coalesced into the current execution.
         self.run_missed = 0
+        self.policy: Policy = DEFAULT_POLICY
+        #: Kept in the scheduler's store (a named target with storable arguments).
+        self.durable = False
+        #: Restored from the store with a target name that is not registered.
+        self.unresolved = False
+        #: Attempt number of the next execution (1 = first try; more after failures).
+        self.attempt = 1
+        self.run_attempt = 1
+        #: Number of the current execution (a timed-out one is abandoned by number).
+        self.exec_no = 0
+        self.catch_up_run = 0
+        self.rng: Any = None
+        self.retries = 0
+        #: The firing being executed and when it started (for timeouts).
+        self.run_scheduled_us = 0
+        self.run_started_us: int | None = None
         self.execution_count = 0
         self.failure_count = 0
         self.missed_count = 0

@@ -37,12 +37,13 @@ class _Record:
     """One execution, as raw ints: the `ScheduleResult` object is only built when
     somebody looks (history, callbacks)."""
 
-    __slots__ = ("done", "missed", "sid")
+    __slots__ = ("attempt", "done", "missed", "sid")
 
-    def __init__(self, sid: int, done: _Done, missed: int) -> None:
+    def __init__(self, sid: int, done: _Done, missed: int, attempt: int = 1) -> None:
         self.sid = sid
         self.done = done
         self.missed = missed
+        self.attempt = attempt
 
 
 def _result(r: _Record) -> ScheduleResult:
@@ -57,6 +58,7 @@ def _result(r: _Record) -> ScheduleResult:
         return_value=d.value,
         error=d.error,
         missed=r.missed,
+        attempt=r.attempt,
     )
 
 
@@ -115,6 +117,7 @@ class SupervisorActor(OwnThreadActor):
         self.duration_us = 0
         self.late_max: int | None = None
         self.restarts = 0
+        self.retried = 0
         self.callback_errors = 0
         self._parked: dict[int, list[Any]] = {}
 
@@ -128,6 +131,7 @@ class SupervisorActor(OwnThreadActor):
             rt = self.rt
             rt.drain_requested = False  # before draining: a later record asks again
             records = rt.records
+            rt.write_dirty()  # durable bookkeeping first: results are reported after
             while records:
                 self._record(records.popleft())
             return None
@@ -155,6 +159,8 @@ class SupervisorActor(OwnThreadActor):
         else:
             self.failed += 1
         self.missed += r.missed
+        if r.attempt > 1:
+            self.retried += 1
         self.duration_us += d.finished_us - d.started_us
         late = d.started_us - d.scheduled_us
         self.lateness.append(late)
@@ -211,6 +217,7 @@ class SupervisorActor(OwnThreadActor):
             "lateness_p99": dur(percentile(lat, 0.99)),
             "lateness_max": dur(self.late_max),
             "restarts": self.restarts,
+            "retried_executions": self.retried,
             "callback_errors": self.callback_errors,
         }
 

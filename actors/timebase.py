@@ -25,7 +25,7 @@ __all__ = ["Timebase"]
 class Timebase:
     """Reads ``now`` in either base as int microseconds."""
 
-    __slots__ = ("_base", "_mono", "_wall", "clock", "cursor", "offset", "virtual")
+    __slots__ = ("_base", "_mono", "_wall", "clock", "cursor", "floor", "offset", "virtual")
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
@@ -37,11 +37,14 @@ class Timebase:
         #: clock reading when delivery of it began.
         self.cursor: int | None = None
         self._base = 0
+        #: Virtual mode: instants before the scheduler started (a restored schedule's
+        #: missed firings) are delivered as of the start, not replayed.
+        self.floor = clock.now_us()
 
     def begin_instant(self, instant: int) -> None:
         """Virtual mode: deliveries of ``instant`` start now."""
         self._base = self._wall()
-        self.cursor = instant
+        self.cursor = max(instant, self.floor)
 
     def end_instants(self) -> None:
         """Virtual mode: nothing is due any more; ``now`` is the clock's time."""
