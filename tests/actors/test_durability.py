@@ -302,3 +302,25 @@ def test_policy_arguments_are_validated(sched: Scheduler) -> None:
         sched.schedule_at_interval(print, (), 1.0, retry="3")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="catch_up_limit"):
         sched.schedule_at_interval(print, (), 1.0, catch_up_limit=-1)
+
+
+def test_full_disk_refuses_the_schedule_and_loses_nothing(tmp_path: Path) -> None:
+    from actors import StoreError
+
+    store = SQLiteStore(tmp_path / "full.db")
+    s = App().start(store, VirtualClock(START))
+    try:
+        kept = s.schedule("ping", (), 60.0)
+        conn = store._conn  # noqa: SLF001 - simulate a full disk for real
+        with store._lock:  # noqa: SLF001
+            pages = conn.execute("PRAGMA page_count").fetchone()[0]
+            conn.execute(f"PRAGMA max_page_count = {pages}")
+        with pytest.raises(StoreError, match="full"):
+            s.schedule("ping", ("x" * 50_000,), 60.0)
+        assert [i.id for i in s.list_schedules()] == [kept]  # the refused one does not exist
+        with store._lock:  # noqa: SLF001
+            conn.execute("PRAGMA max_page_count = 1073741823")
+        again = s.schedule("ping", ("x" * 50_000,), 60.0)
+        assert s.get_schedule(again) is not None
+    finally:
+        s.stop()
