@@ -324,3 +324,17 @@ def test_full_disk_refuses_the_schedule_and_loses_nothing(tmp_path: Path) -> Non
         assert s.get_schedule(again) is not None
     finally:
         s.stop()
+
+
+def test_batch_commits_many_schedules_at_once(tmp_path: Path) -> None:
+    db = tmp_path / "b.db"
+    s = App().start(SQLiteStore(db), VirtualClock(START))
+    with s.batch():
+        ids = [s.schedule("ping", (i,), 60.0) for i in range(200)]
+    s.stop()
+    s2 = App().start(SQLiteStore(db), VirtualClock(START))
+    try:
+        assert s2.restored == (200, [])
+        assert sorted(i.id for i in s2.list_schedules()) == sorted(ids)
+    finally:
+        s2.stop()
