@@ -673,38 +673,34 @@ class Scheduler:
 
     def add_execution_callback(self, callback: Callable[[ScheduleResult], Any]) -> None:
         """Call ``callback(result)`` after every execution (on the execution pool)."""
-        if not callable(callback):
-            raise TypeError("callback must be callable")
-        rt = self._runtime()
-        with self._lock:
-            rt.execution_callbacks = (*rt.execution_callbacks, callback)
+        self._change_callbacks("execution_callbacks", callback, add=True)
 
     def remove_execution_callback(self, callback: Callable[[ScheduleResult], Any]) -> bool:
-        rt = self._runtime()
-        with self._lock:
-            cbs = list(rt.execution_callbacks)
-            if callback not in cbs:
-                return False
-            cbs.remove(callback)
-            rt.execution_callbacks = tuple(cbs)
-        return True
+        """Stop calling ``callback``; False if it was not registered."""
+        return self._change_callbacks("execution_callbacks", callback, add=False)
 
     def add_error_callback(self, callback: Callable[[int, BaseException], Any]) -> None:
         """Call ``callback(schedule_id, exception)`` after every failed execution."""
+        self._change_callbacks("error_callbacks", callback, add=True)
+
+    def remove_error_callback(self, callback: Callable[[int, BaseException], Any]) -> bool:
+        """Stop calling ``callback``; False if it was not registered."""
+        return self._change_callbacks("error_callbacks", callback, add=False)
+
+    def _change_callbacks(self, which: str, callback: Callable[..., Any], *, add: bool) -> bool:
+        # The runtime reads an immutable tuple: replace it whole (copy on write).
         if not callable(callback):
             raise TypeError("callback must be callable")
         rt = self._runtime()
         with self._lock:
-            rt.error_callbacks = (*rt.error_callbacks, callback)
-
-    def remove_error_callback(self, callback: Callable[[int, BaseException], Any]) -> bool:
-        rt = self._runtime()
-        with self._lock:
-            cbs = list(rt.error_callbacks)
-            if callback not in cbs:
+            cbs = list(getattr(rt, which))
+            if add:
+                cbs.append(callback)
+            elif callback in cbs:
+                cbs.remove(callback)
+            else:
                 return False
-            cbs.remove(callback)
-            rt.error_callbacks = tuple(cbs)
+            setattr(rt, which, tuple(cbs))
         return True
 
 
