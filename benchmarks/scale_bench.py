@@ -1160,6 +1160,11 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"limits {MILLION_BUDGET_S:.0f} s of creation, {MILLION_RSS_CAP >> 30} GiB RSS)")
         print(bench.table_million())
         print()
+    print("6. Durable schedules: what a store costs (benchmarks/durable_bench.py, run here in-process)")
+    import durable_bench  # noqa: PLC0415 - a sibling script, imported only for this section
+
+    print(durable_bench.report(args.quick), flush=True)
+    print()
     print("Targets (computed from this run):")
     for line in bench.targets():
         print("  " + line)
