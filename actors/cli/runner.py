@@ -1,0 +1,260 @@
+"""Running a spec: one durable schedule per spec entry, and the target that sends.
+
+Why a registered target and not ``Scheduler.schedule_message``: a durable store
+keeps target *names* and plain-data arguments, never callables, and a periodic
+message's send/update callbacks are callables, so such a schedule lives in memory
+only and a restart would start it over. Here every spec schedule is stored as
+``schedule("send", [name], trigger, metadata={"spec_name": name})``; the
+registered ``send`` target looks the entry up by name in the spec loaded at
+start, builds the message (initial values, ``increment`` fields advanced by the
+send number, ``now`` fields stamped), encodes it and hands it to the sink. A sink
+that fails raises, so the scheduler counts the failure and the schedule goes on.
+
+Restart: the store brings the schedules back (misfire policy "coalesce": one send
+at once for what was missed while down). `Runner.start` then reconciles the store
+with the spec by the ``spec_name`` kept in each schedule's metadata: a stored
+schedule still in the spec is reused (its id, its counters; rescheduled if its
+trigger changed), a spec entry with no stored schedule is created, and a stored
+one no longer in the spec is cancelled. Send numbers continue from the stored
+``execution_count``, so ``increment`` fields continue where they stopped.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from timekit import ScheduleAt
+
+from actors.cli.sinks import Sink, open_sink
+from actors.cli.spec import ScheduleSpec, Spec
+from actors.results import ScheduleInfo, ScheduleStatus
+from actors.scheduler import Scheduler
+from actors.store import Store
+
+__all__ = ["META_KEY", "TARGET", "Reconciled", "Row", "Runner", "same_trigger"]
+
+#: The registered target every spec schedule is stored with.
+TARGET = "send"
+#: The metadata key holding a stored schedule's spec name.
+META_KEY = "spec_name"
+
+
+@dataclass
+class Reconciled:
+    """What `Runner.start` did with the store: spec names per outcome."""
+
+    created: list[str] = field(default_factory=list)
+    resumed: list[str] = field(default_factory=list)
+    rescheduled: list[str] = field(default_factory=list)
+    done: list[str] = field(default_factory=list)  # one-shots that already ran
+    cancelled: list[str] = field(default_factory=list)  # stored, no longer in the spec
+    restored: int = 0
+
+    def summary(self) -> str:
+        parts = [
+            f"{len(v)} {k}" for k, v in (
+                ("resumed", self.resumed), ("created", self.created), ("rescheduled", self.rescheduled),
+                ("already done", self.done), ("cancelled", self.cancelled),
+            ) if v
+        ]
+        return ", ".join(parts) or "nothing to do"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One schedule as the views show it."""
+
+    name: str
+    id: int | None
+    trigger: str
+    status: str
+    sent: int
+    failed: int
+    missed: int
+    late_p50_us: int | None
+    late_p99_us: int | None
+    next_us: int | None
+    sink: str
+    sink_state: str
+
+
+def same_trigger(stored: ScheduleAt, wanted: ScheduleAt) -> bool:
+    """Whether a stored trigger is the spec's (an interval compares by period: the
+    stored one carries the anchor it was given when scheduled)."""
+    if stored.is_interval() and wanted.is_interval():
+        return stored.every == wanted.every
+    return stored == wanted
+
+
+class Runner:
+    """Owns the scheduler and the sinks of one run of a spec."""
+
+    def __init__(self, spec: Spec, store: Store | None = None, *, scheduler: Scheduler | None = None) -> None:
+        self.spec = spec
+        self.sched = scheduler if scheduler is not None else Scheduler(store=store, name="tickwork-cli")
+        self.sched.register(TARGET, self._send)
+        self._by_name: dict[str, ScheduleSpec] = {s.name: s for s in spec.schedules}
+        self.sinks: dict[str, Sink] = {}
+        self.ids: dict[str, int] = {}
+        self._counts: dict[str, int] = {s.name: 0 for s in spec.schedules}
+        self._ready = threading.Event()
+        self.started = time.monotonic()
+        self.stopped: float | None = None
+        self.final_rows: list[Row] | None = None
+
+    # -- life cycle -------------------------------------------------------------------
+    def start(self) -> Reconciled:
+        """Open the sinks, start the scheduler (restoring the store), reconcile."""
+        for s in self.spec.schedules:
+            key = s.sink.key
+            if key not in self.sinks:
+                sink = open_sink(s.sink)
+                sink.open()
+                self.sinks[key] = sink
+        try:
+            self.sched.start()
+            rec = self._reconcile()
+        except BaseException:
+            self._ready.set()
+            self.sched.stop()
+            self.close_sinks()
+            raise
+        self._ready.set()  # restored firings waiting in _send may go now
+        self.started = time.monotonic()
+        return rec
+
+    def stop(self, timeout: float = 5.0) -> bool:
+        """Let in-flight sends finish and be recorded, stop the scheduler (stored
+        schedules stay as they are), close the sinks; keep the final rows."""
+        self._quiet_moment()
+        ok = self.sched.stop(timeout)
+        self.stopped = time.monotonic()
+        self.final_rows = self.rows()
+        self.close_sinks()
+        return ok
+
+    def _quiet_moment(self, margin_us: int = 10_000) -> None:
+        """Wait until no send is in flight and none is due within ``margin_us``.
+
+        `Scheduler.stop` writes the store *before* it waits for executions in flight,
+        so a send that started just before would be missing from the stored counters
+        (and its sequence number sent again after a restart). Stopping in a quiet
+        moment makes a clean stop exact (intervals longer than ~10 ms).
+        """
+        sched = self.sched
+        try:
+            for _ in range(5):
+                if not sched.wait_idle(timeout=1.0):
+                    return
+                nxt = sched.get_next_execution_time()
+                if nxt is None:
+                    return
+                wait_us = nxt.micros - sched.now().micros
+                if wait_us > margin_us:
+                    return
+                time.sleep(max(0, wait_us) / 1e6 + 0.001)  # let that firing start, then wait for it
+        except RuntimeError:  # already stopped
+            pass
+
+    def close_sinks(self) -> None:
+        for sink in self.sinks.values():
+            sink.close()
+
+    @property
+    def uptime(self) -> float:
+        return (self.stopped or time.monotonic()) - self.started
+
+    # -- reconciliation ---------------------------------------------------------------
+    def _reconcile(self) -> Reconciled:
+        sched = self.sched
+        rec = Reconciled(restored=sched.restored[0])
+        stored: dict[str, list[ScheduleInfo]] = {}
+        for info in sched.list_schedules():
+            name = info.metadata.get(META_KEY)
+            if info.target == TARGET and isinstance(name, str):
+                stored.setdefault(name, []).append(info)
+        with sched.batch():
+            for s in self.spec.schedules:
+                infos = stored.pop(s.name, [])
+                active = [i for i in infos if i.status.is_active]
+                keep: ScheduleInfo | None = None
+                if active:
+                    keep, extra = active[0], active[1:]  # by id: the oldest wins
+                    for dup in extra:
+                        sched.cancel_schedule(dup.id)
+                    if not same_trigger(keep.trigger, s.trigger):
+                        sched.reschedule(keep.id, s.trigger)
+                        rec.rescheduled.append(s.name)
+                    else:
+                        rec.resumed.append(s.name)
+                    if keep.status is ScheduleStatus.PAUSED:
+                        sched.resume(keep.id)
+                elif s.trigger.is_time():
+                    ran = [
+                        i for i in infos
+                        if i.status in (ScheduleStatus.COMPLETED, ScheduleStatus.FAILED)
+                        and same_trigger(i.trigger, s.trigger)
+                    ]
+                    if ran:
+                        keep = ran[-1]
+                        rec.done.append(s.name)
+                if keep is None:
+                    sid = sched.schedule(TARGET, [s.name], s.trigger, name=s.name, metadata={META_KEY: s.name})
+                    self.ids[s.name] = sid
+                    rec.created.append(s.name)
+                    self._counts[s.name] = 0
+                else:
+                    self.ids[s.name] = keep.id
+                    self._counts[s.name] = keep.execution_count
+            for name, infos in stored.items():  # no longer in the spec
+                if any(sched.cancel_schedule(i.id) for i in infos if i.status.is_active):
+                    rec.cancelled.append(name)
+        return rec
+
+    # -- the target -------------------------------------------------------------------
+    def _send(self, name: str) -> int | None:
+        """The registered target: build, encode and send spec entry ``name``'s next message."""
+        if not self._ready.is_set():
+            self._ready.wait(30)  # a restored firing that came due during start()
+        s = self._by_name.get(name)
+        if s is None:
+            return None  # a stored schedule no longer in the spec (being cancelled)
+        n = self._counts[name] = self._counts[name] + 1
+        msg = s.build(n, self.sched.now().micros)
+        self.sinks[s.sink.key].send(name, msg, self.spec.protocol)
+        return n
+
+    # -- views ------------------------------------------------------------------------
+    def rows(self) -> list[Row]:
+        if self.final_rows is not None:
+            return self.final_rows
+        out = []
+        for s in self.spec.schedules:
+            sid = self.ids.get(s.name)
+            info = None if sid is None else self.sched.get_schedule(sid)
+            sink = self.sinks[s.sink.key]
+            out.append(_row(s, sid, info, sink))
+        return out
+
+
+def _row(s: ScheduleSpec, sid: int | None, info: ScheduleInfo | None, sink: Sink) -> Row:
+    if info is None:
+        return Row(s.name, sid, s.trigger_text, "-", 0, 0, 0, None, None, None, sink.url, sink.status())
+    nxt = info.next_execution
+    return Row(
+        name=s.name,
+        id=sid,
+        trigger=s.trigger_text,
+        status=info.status.value,
+        sent=info.execution_count - info.failure_count,
+        failed=info.failure_count,
+        missed=info.missed_count,
+        late_p50_us=None if info.lateness_p50 is None else info.lateness_p50.micros,
+        late_p99_us=None if info.lateness_p99 is None else info.lateness_p99.micros,
+        next_us=None if nxt is None else nxt.micros,
+        sink=sink.url,
+        sink_state=sink.status(),
+    )
+
