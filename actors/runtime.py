@@ -87,6 +87,7 @@ class Runtime:
         #: Durable schedules changed by their actors, written by the supervisor in batches.
         self.dirty: dict[int, ScheduleState] = {}
         self.store_frozen = False
+        self.final_stats: dict[str, Any] | None = None
         self.timebase = Timebase(clock)
         self.activity = Activity()
         self.states: dict[int, ScheduleState] = {}
@@ -255,7 +256,7 @@ class Runtime:
 
     def _run(self, s: ScheduleState, scheduled: int, generation: int, exec_no: int) -> None:
         with self.lock_for(s.id):
-            go = s.status is RUNNING  # not cancelled or paused since the tick
+            go = s.status is RUNNING and not self.stopping  # not cancelled, paused, or stopping
         if not go:
             self._deliver(s, _Done(generation, scheduled, 0, 0, True, None, None, True, exec_no))
             return
@@ -359,30 +360,45 @@ class Runtime:
         return self.supervisor_ref.ask(_History(limit))  # type: ignore[no-any-return]
 
     def shutdown(self, timeout: float) -> bool:
-        """Stop every actor and thread; True if everything stopped within ``timeout``."""
-        self.stopping = True
+        """Stop firing, let executions in flight finish and be booked (and stored),
+        then stop every actor and thread; True if all of it took under ``timeout``.
+
+        Stopping is not cancelling: durable schedules stay in the store as they are.
+        """
+        self.stopping = True  # executions not yet started are skipped from now on
         for fut in list(self.async_inflight):
             fut.cancel()  # coroutines still running on the event loop are cancelled
         deadline = time.monotonic() + timeout
+
+        def left() -> float:
+            return max(0.01, deadline - time.monotonic())
+
         ok = True
         try:
-            self.clock_ref.stop(block=True, timeout=max(0.01, deadline - time.monotonic()))
+            self.clock_ref.stop(block=True, timeout=left())  # no more ticks
         except pykka.Timeout:
             ok = False
-        ok = self.dispatcher.shutdown(timeout=max(0.01, deadline - time.monotonic())) and ok
-        ok = self.pool.shutdown(timeout=max(0.01, deadline - time.monotonic())) and ok
+        ok = self.pool.shutdown(timeout=left()) and ok  # running executions finish
+        ok = self.activity.wait_zero(time.monotonic() + left()) and ok  # ...and are booked
         try:
-            self.supervisor_ref.stop(block=True, timeout=max(0.01, deadline - time.monotonic()))
+            self.final_stats = self.stats()
+        except Exception:  # noqa: BLE001 - the supervisor may be gone already
+            self.final_stats = None
+        self.freeze_store()  # written once more, then nothing (stop is not cancel)
+        for st in list(self.states.values()):
+            self.mark_cancelled(st)
+        ok = self.dispatcher.shutdown(timeout=left()) and ok
+        try:
+            self.supervisor_ref.stop(block=True, timeout=left())
         except pykka.Timeout:
             ok = False
-        ok = self._clock_actor.join(max(0.01, deadline - time.monotonic())) and ok
-        ok = self._supervisor.join(max(0.01, deadline - time.monotonic())) and ok
+        ok = self._clock_actor.join(left()) and ok
+        ok = self._supervisor.join(left()) and ok
         if self.store is not None:
             try:
-                self.write_dirty()
                 self.store.flush()
             except Exception:
-                logger.exception("tickwork: final write to %s failed", self.store.location)
+                logger.exception("tickwork: final flush of %s failed", self.store.location)
             finally:
                 self.store.close()
         return ok

@@ -192,11 +192,13 @@ class Scheduler:
         self.restored = (len(found.schedules), list(found.corrupt))
 
     def stop(self, timeout: float = 5.0) -> bool:
-        """Cancel everything, stop every actor and thread (idempotent).
+        """Stop firing, let running executions finish (and be recorded and stored),
+        then stop every actor and thread (idempotent). Every schedule reads as
+        cancelled afterwards, but durable ones stay in the store as they were.
 
-        Returns True if every thread ended within ``timeout`` seconds; a target
-        still running user code after that is left to finish on its own thread
-        and reported in the log.
+        Returns True if everything ended within ``timeout`` seconds; a target still
+        running user code after that is left to finish on its own thread and
+        reported in the log.
         """
         with self._lock:
             if self._stopped:
@@ -205,9 +207,6 @@ class Scheduler:
             rt = self._rt
         if rt is None:
             return True
-        rt.freeze_store()  # stopping is not cancelling: durable schedules stay as stored
-        for s in list(rt.states.values()):
-            rt.mark_cancelled(s)
         return rt.shutdown(timeout)
 
     def __enter__(self) -> Scheduler:
@@ -664,7 +663,10 @@ class Scheduler:
 
     # -- statistics and callbacks -----------------------------------------------------------
     def get_execution_stats(self) -> dict[str, Any]:
-        """Aggregate statistics over every execution so far."""
+        """Aggregate statistics over every execution so far (after `stop`, the final ones)."""
+        rt = self._rt
+        if self._stopped and rt is not None and rt.final_stats is not None:
+            return dict(rt.final_stats)
         return self._runtime().stats()
 
     def get_execution_metrics(self, limit: int | None = None) -> list[ScheduleResult]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -338,3 +339,27 @@ def test_batch_commits_many_schedules_at_once(tmp_path: Path) -> None:
         assert sorted(i.id for i in s2.list_schedules()) == sorted(ids)
     finally:
         s2.stop()
+
+
+def test_stop_books_and_stores_the_execution_in_flight(tmp_path: Path) -> None:
+    db = tmp_path / "f.db"
+    started = threading.Event()
+    calls: list[int] = []
+
+    def work() -> None:
+        calls.append(1)
+        started.set()
+        time.sleep(0.2)
+
+    s = Scheduler(store=SQLiteStore(db))
+    s.register("work", work)
+    s.start()
+    sid = s.schedule("work", (), 0.05)
+    assert started.wait(5)
+    assert s.stop()
+    assert s.get_execution_stats()["total_executions"] == len(calls)  # final stats after stop
+    store = SQLiteStore(db)
+    store.open("reader")
+    (rec,) = store.load().schedules
+    store.close()
+    assert rec.id == sid and rec.execution_count == len(calls) and rec.status == "pending"
