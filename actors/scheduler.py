@@ -238,20 +238,32 @@ class Scheduler:
         return Timestamp.from_micros(rt.now_us() if rt is not None else self._clock.now_us())
 
     @contextlib.contextmanager
-    def batch(self) -> Iterator[None]:
-        """Group many scheduling calls into one store transaction (much faster).
+    def batch(self, *, freeze: bool = False) -> Iterator[None]:
+        """Create (or change) many schedules at once, faster.
 
-        Inside the block each durable call returns once its record is queued; all of
-        them are committed together when the block ends (a `StoreError` then means
-        none was written). Without a store this does nothing.
+        The garbage collector is paused inside the block (bulk creation makes only
+        long-lived objects, which it would rescan over and over: a third of the
+        creation time at 100,000 schedules), and with a store, the block's durable
+        writes are committed together when it ends (each call returns once its
+        record is queued; a `StoreError` at the end means none was written).
+        ``freeze=True`` also calls `gc.freeze()` at the end, so later collections
+        skip everything that exists then (yours too): for a process that creates
+        its schedules once and runs for long.
         """
-        store = self._store
-        if store is None:
-            yield
-            return
         self._runtime()
-        with store.batch():
-            yield
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            if self._store is None:
+                yield
+            else:
+                with self._store.batch():
+                    yield
+        finally:
+            if was_enabled:
+                gc.enable()
+            if freeze:
+                gc.freeze()
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until every firing due by now has executed and been recorded.

@@ -319,3 +319,18 @@ def test_two_schedulers_are_independent(clock: VirtualClock) -> None:
         a.stop()
         run_for(b, other_clock, 2)
         assert hits == {"a": 3, "b": 2}
+
+
+def test_batch_pauses_the_collector_and_restores_it(sched: Scheduler, clock: VirtualClock) -> None:
+    import gc
+
+    assert gc.isenabled()
+    with sched.batch():
+        assert not gc.isenabled()
+        ids = [sched.schedule_at_interval(lambda: None, (), 1.0) for _ in range(100)]
+    assert gc.isenabled()
+    run_for(sched, clock, 1)
+    assert all(sched.get_schedule(i).execution_count == 1 for i in ids)  # type: ignore[union-attr]
+    with pytest.raises(ZeroDivisionError), sched.batch():
+        1 / 0
+    assert gc.isenabled()
