@@ -73,7 +73,3 @@ class _Timeout(msgspec.Struct, frozen=True):
     """Execution number ``exec_no`` has run longer than the schedule's timeout."""
 
     exec_no: int
-
-
-class _Rearm(msgspec.Struct, frozen=True):
-    """Sent to a restarted schedule actor: arm the next firing from now."""

@@ -1,7 +1,7 @@
 """The schedule actor: one per schedule, on the shared dispatcher.
 
 It receives `Tick`, `Update`, `Cancel`, `Pause`, `Resume` (and the runtime's own
-`_Done`/`_Rearm`), hands the work to the execution pool, reports each result to
+`_Done`/`_Timeout`), hands the work to the execution pool, reports each result to
 the supervisor and re-arms with the trigger's next firing.
 
 Firings are anchored on the trigger's grid, so lateness never accumulates into
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from timekit import Duration, ScheduleAt
 
-from actors.messages import Cancel, Pause, Resume, Tick, Update, _Done, _Rearm, _Timeout
+from actors.messages import Cancel, Pause, Resume, Tick, Update, _Done, _Timeout
 from actors.pool import PooledActor
 from actors.results import ScheduleStatus
 from actors.state import ScheduleState
@@ -114,10 +114,6 @@ class ScheduleActor(PooledActor):
             return self._resume()
         if t is _Timeout:
             return self._on_timeout(message)
-        if t is _Rearm:
-            if self.s.status is PENDING and not self.s.running and self.s.next_due_us is not None:
-                self._arm(self.s.next_due_us)
-            return None
         raise TypeError(f"schedule {self.s.id}: unknown message {message!r}")
 
     def _guarded(self, fn: Any, message: Any) -> Any:

@@ -154,10 +154,6 @@ class ScheduleState:
         else:
             self._status = value
 
-    @property
-    def is_repeating(self) -> bool:
-        return not self.trigger.is_time()
-
     def record_lateness(self, late_us: int) -> None:
         ring = self.late_ring
         if ring is None:
