@@ -252,7 +252,10 @@ class Runtime:
 
     # -- executions ------------------------------------------------------------------
     def execute(self, s: ScheduleState, scheduled: int, generation: int, exec_no: int) -> None:
-        self.pool.submit(lambda: self._run(s, scheduled, generation, exec_no))
+        try:
+            self.pool.submit(lambda: self._run(s, scheduled, generation, exec_no))
+        except RuntimeError:  # the pool stopped (stop() is under way): skipped, not lost
+            self._deliver(s, _Done(generation, scheduled, 0, 0, True, None, None, True, exec_no))
 
     def _run(self, s: ScheduleState, scheduled: int, generation: int, exec_no: int) -> None:
         with self.lock_for(s.id):

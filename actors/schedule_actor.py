@@ -153,6 +153,11 @@ class ScheduleActor(PooledActor):
         skips it) and arm the next one."""
         s = self.s
         rt = self.rt
+        if rt.stopping:
+            # stop() is under way: nothing new starts, and nothing changes (stop is
+            # not cancel: a stored schedule keeps this firing as its next one).
+            rt.activity.done()
+            return
         trigger = s.trigger
         policy = s.policy
         now = max(rt.now_us(s.wall), s.last_end_us)

@@ -236,3 +236,32 @@ def test_stop_cancels_a_running_coroutine_quietly(clock: VirtualClock, caplog: p
     asyncio.run(main())
     assert cancelled == [True]
     assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+
+
+def test_ticks_still_queued_when_stop_begins_are_skipped_quietly(
+    clock: VirtualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Under saturation the dispatcher is behind: ticks sit in mailboxes while stop()
+    # shuts the execution pool. They must be skipped (no actor death, no token
+    # left outstanding, which made stop() wait for its whole timeout).
+    from actors.messages import Tick
+
+    sched = Scheduler(clock=clock, daemon=True).start()  # daemon: a failure must not hang pytest
+    calls: list[int] = []
+    ids = [sched.schedule_at_interval(calls.append, (i,), 1) for i in range(50)]
+    assert sched.wait_idle(timeout=10)
+    rt = sched._rt
+    assert rt is not None
+    rt.stopping = True
+    assert rt.pool.shutdown(timeout=5)
+    for sid in ids:
+        st = rt.states[sid]
+        rt.activity.add()  # what the clock actor does for each tick it sends
+        st.actor_ref.tell(Tick(st.next_due_us, st.generation))
+    assert rt.activity.wait_zero(time.monotonic() + 5)
+    assert all(rt.states[sid].actor_ref.is_alive() for sid in ids)
+    assert calls == []
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    t0 = time.monotonic()
+    assert sched.stop(timeout=10)
+    assert time.monotonic() - t0 < 5
