@@ -23,6 +23,7 @@ from pykka._envelope import Envelope
 
 from actors.activity import Activity
 from actors.messages import Tick, _Timeout
+from actors.pool import run_here
 from actors.threaded import OwnThreadActor
 from actors.timebase import Timebase
 
@@ -269,15 +270,25 @@ class ClockActor(OwnThreadActor):
         self._activity.add(len(due))
         self.ticks_sent += len(due)
         resolve = self._resolve
-        for sid, deadline, gen in due:
-            ref = resolve(sid)
-            try:
-                if ref is None:
-                    raise pykka.ActorDeadError(sid)
-                ref.tell(Tick(deadline, gen))
-            except pykka.ActorDeadError:
-                # The schedule is gone (cleared, or stopped with the scheduler).
-                self._activity.done()
+        here: list[Any] = []
+        try:
+            for sid, deadline, gen in due:
+                ref = resolve(sid)
+                try:
+                    if ref is None:
+                        raise pykka.ActorDeadError(sid)
+                    post = getattr(ref.actor_inbox, "post", None)
+                    if post is None:
+                        ref.tell(Tick(deadline, gen))
+                    else:
+                        post(Tick(deadline, gen), here)
+                except pykka.ActorDeadError:
+                    # The schedule is gone (cleared, or stopped with the scheduler).
+                    self._activity.done()
+        finally:
+            # This thread runs the schedule actors' turns itself: no hand-off to a
+            # dispatcher worker between the deadline and the execution pool.
+            run_here(here)
 
     def _flush(self) -> bool:
         """Apply queued arms, fire what is due; True if nothing was due or in flight."""

@@ -142,14 +142,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import pykka
 from pykka import ActorDeadError, ActorRef, ActorRegistry, ThreadingFuture
+from pykka._envelope import Envelope
 from pykka.messages import _ActorStop
 
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from pykka._envelope import Envelope
-
-__all__ = ["STOP", "DeathHook", "Dispatcher", "PooledActor", "PooledFuture"]
+__all__ = ["STOP", "DeathHook", "Dispatcher", "PooledActor", "PooledFuture", "run_here"]
 
 logger = logging.getLogger("tickwork")
 
@@ -221,9 +220,11 @@ def _dead_error(actor_ref: Any) -> tuple[type[ActorDeadError], ActorDeadError, N
     return (ActorDeadError, err, None)
 
 
-def _fail_envelopes(envelopes: list[Envelope[Any]], actor_ref: Any) -> None:
+def _fail_envelopes(envelopes: list[Any], actor_ref: Any) -> None:
     """Resolve the futures of messages an actor will never handle (as Pykka's teardown)."""
     for envelope in envelopes:
+        if type(envelope) is not Envelope:
+            continue  # a bare message from `_Mailbox.post`: nobody waits for it
         reply_to = envelope.reply_to
         if reply_to is None:
             continue
@@ -285,6 +286,31 @@ class _Mailbox(SimpleQueue):  # type: ignore[type-arg]
             _fail_envelopes([item], "PooledActor (stopped)")
             return
         dispatcher._runq.put(self)  # noqa: SLF001
+
+    def post(self, message: Any, here: list[_Mailbox] | None = None) -> None:
+        """The runtime's fast ``tell``: queue ``message`` bare (no `Envelope`, no future).
+
+        Raises `pykka.ActorDeadError`, as ``tell`` does, once the actor is stopping.
+        If the actor was idle and ``here`` is a list, the mailbox is appended to it
+        instead of the run queue: the caller then runs that turn itself with
+        `run_here` (saving a thread hand-off), and must do so.
+        """
+        dispatcher = self._dispatcher
+        with dispatcher._lock:  # noqa: SLF001
+            if self._state >= _STOPPED:
+                dead = True
+            else:
+                dead = False
+                _sq_put(self, message)
+                if self._scheduled:
+                    return
+                self._scheduled = True
+        if dead:
+            raise ActorDeadError(f"{self._actor or 'PooledActor'} is stopped")
+        if here is not None:
+            here.append(self)
+        else:
+            dispatcher._runq.put(self)  # noqa: SLF001
 
     # -- actor_stopped (the part of threading.Event that Pykka and users use) --
 
@@ -499,6 +525,7 @@ class Dispatcher:
         empty = mailbox.empty
         get = mailbox.get_nowait
         handle = actor._handle_receive  # noqa: SLF001
+        receive = actor.on_receive
         while mailbox._state == _RUNNING:  # noqa: SLF001
             if mailbox._stop_now:  # noqa: SLF001
                 actor._stop()  # noqa: SLF001
@@ -506,10 +533,14 @@ class Dispatcher:
             if not budget or empty():
                 break
             budget -= 1
-            envelope = get()
-            reply_to = envelope.reply_to
+            item = get()
             try:
-                response = handle(envelope.message)
+                if type(item) is not Envelope:  # posted bare: a tell, straight to on_receive
+                    reply_to = None
+                    receive(item)
+                    continue
+                reply_to = item.reply_to
+                response = handle(item.message)
             except Exception:
                 if reply_to is not None:
                     logger.debug("Exception returned from %s to caller:", actor, exc_info=True)
@@ -563,6 +594,31 @@ class Dispatcher:
                     logger.exception("death hook %r failed for %s", hook, actor_ref)
         if post:
             self._post_sentinels()
+
+
+def run_here(mailboxes: list[_Mailbox]) -> None:
+    """Run, on the calling thread, the turns that `_Mailbox.post` handed to it.
+
+    Used by the threads that produce most messages (the clock actor delivering
+    ticks, execution threads delivering results) to skip a hand-off to a worker:
+    the same turn a worker would run (at most ``batch`` messages, leftovers go to
+    the run queue), with the same rules (the thread counts as a worker meanwhile).
+    """
+    previous = getattr(_tls, "worker", None)
+    try:
+        for mailbox in mailboxes:
+            dispatcher = mailbox._dispatcher  # noqa: SLF001
+            _tls.worker = dispatcher
+            try:
+                dispatcher._turn(mailbox)  # noqa: SLF001
+            except BaseException:  # noqa: BLE001 - as in Dispatcher._work
+                logger.critical("tickwork dispatcher %s: internal error", dispatcher._name, exc_info=True)  # noqa: SLF001
+                try:
+                    dispatcher._finish(mailbox)  # noqa: SLF001
+                except BaseException:  # noqa: BLE001
+                    logger.critical("tickwork dispatcher: cannot finish actor", exc_info=True)
+    finally:
+        _tls.worker = previous
 
 
 def _fail(actor: PooledActor, exc_info: Any) -> None:

@@ -21,7 +21,7 @@ from actors.activity import Activity
 from actors.clock_actor import FLUSH, ClockActor, arm, arm_timeout, disarm
 from actors.executor import ExecutionPool
 from actors.messages import _Done
-from actors.pool import Dispatcher
+from actors.pool import Dispatcher, run_here
 from actors.results import ScheduleStatus
 from actors.schedule_actor import ScheduleActor
 from actors.persist import to_record
@@ -329,8 +329,11 @@ class Runtime:
         fut.add_done_callback(done)
 
     def _deliver(self, s: ScheduleState, message: Any) -> None:
+        here: list[Any] = []
         try:
-            s.actor_ref.tell(message)
+            s.actor_ref.actor_inbox.post(message, here)
+            # This (execution) thread books the result itself if the actor is idle.
+            run_here(here)
         except pykka.ActorDeadError:
             if self.stopping:
                 return  # an execution that outlived stop(): nobody is left to tell
