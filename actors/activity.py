@@ -17,20 +17,23 @@ class Activity:
     was recorded and callbacks ran, and the next deadline was told to the clock actor.
     """
 
-    __slots__ = ("_cond", "_count", "on_zero")
+    __slots__ = ("_cond", "_count", "_lock", "on_zero")
 
     def __init__(self) -> None:
-        self._cond = threading.Condition(threading.Lock())
+        # add/done take the raw lock (a C-level context manager); waiters use the
+        # condition built on that same lock.
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
         self._count = 0
         #: Called (outside the lock) each time the count drops to zero.
         self.on_zero: Callable[[], None] | None = None
 
     def add(self, n: int = 1) -> None:
-        with self._cond:
+        with self._lock:
             self._count += n
 
     def done(self, n: int = 1) -> None:
-        with self._cond:
+        with self._lock:
             self._count -= n
             if self._count > 0:
                 return

@@ -140,7 +140,7 @@ class ClockActor(OwnThreadActor):
     def __init__(
         self,
         timebase: Timebase,
-        resolve: Callable[[int], pykka.ActorRef[Any] | None],
+        resolve: Callable[[int], Any],  # schedule id -> its actor (or None)
         activity: Activity,
         *,
         name: str = "tickwork-clock",
@@ -196,10 +196,10 @@ class ClockActor(OwnThreadActor):
             heap = self._timeouts
             while heap and heap[0][0] <= now:
                 _, sid, exec_no = heapq.heappop(heap)
-                ref = self._resolve(sid)
-                if ref is not None:
+                actor = self._resolve(sid)
+                if actor is not None:
                     try:
-                        ref.tell(_Timeout(exec_no))
+                        actor.actor_inbox.post(_Timeout(exec_no))
                     except pykka.ActorDeadError:
                         pass
             if heap:
@@ -277,11 +277,7 @@ class ClockActor(OwnThreadActor):
                 try:
                     if ref is None:
                         raise pykka.ActorDeadError(sid)
-                    post = getattr(ref.actor_inbox, "post", None)
-                    if post is None:
-                        ref.tell(Tick(deadline, gen))
-                    else:
-                        post(Tick(deadline, gen), here)
+                    ref.actor_inbox.post(Tick(deadline, gen), here)
                 except pykka.ActorDeadError:
                     # The schedule is gone (cleared, or stopped with the scheduler).
                     self._activity.done()

@@ -167,7 +167,11 @@ _DEAD = 3  # torn down: pending messages failed, removed from the dispatcher
 _SENTINEL: Any = object()  # tells a worker thread to exit
 _tls = threading.local()  # .worker: Dispatcher on worker threads; .binding: see start()
 _waiter_lock = threading.Lock()  # guards the lazily created Event of actor_stopped.wait()
-_sq_put = SimpleQueue.put
+_sq_put = list.append
+_sq_pop = list.pop
+#: Mailbox transitions are guarded by one of a few striped locks (per dispatcher),
+#: not one dispatcher-wide lock: producers of different actors rarely contend.
+_STRIPES = 32
 
 
 def _on_worker_thread() -> bool:
@@ -178,8 +182,8 @@ _URN_PREFIX = "urn:uuid:" + str(uuid.uuid4())[:24]  # "xxxxxxxx-xxxx-4xxx-yxxx-"
 _urn_counter = itertools.count()
 
 
-def _next_urn() -> str:
-    return f"{_URN_PREFIX}{next(_urn_counter) & 0xFFFFFFFFFFFF:012x}"
+def _urn(number: int) -> str:
+    return f"{_URN_PREFIX}{number & 0xFFFFFFFFFFFF:012x}"
 
 
 class PooledFuture(ThreadingFuture[Any]):
@@ -206,10 +210,11 @@ class PooledFuture(ThreadingFuture[Any]):
 class _Unbound:
     """Stand-in dispatcher of a PooledActor constructed without ``start()``."""
 
-    __slots__ = ("_lock",)
+    __slots__ = ("_lock", "_stripes")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._stripes = [self._lock]
 
 
 _UNBOUND: Any = _Unbound()
@@ -237,19 +242,23 @@ def _fail_envelopes(envelopes: list[Any], actor_ref: Any) -> None:
             logger.debug("could not resolve a future of %s", actor_ref, exc_info=True)
 
 
-class _Mailbox(SimpleQueue):  # type: ignore[type-arg]
+class _Mailbox(list):  # type: ignore[type-arg]
     """A pooled actor's inbox, which is also its ``actor_stopped`` flag.
 
-    One object per actor (~240 bytes with the queue's list and lock), where a
+    One small object per actor (a list of pending messages plus a few slots, ~140
+    bytes; the list's item array only exists while messages wait), where a
     ``ThreadingActor`` has a ``queue.Queue``, a ``threading.Event`` and a thread.
     ``put`` (called by ``ActorRef.tell``/``ask``) queues the envelope and, if the
-    actor was idle, puts it on its dispatcher's run queue.
+    actor was idle, puts it on its dispatcher's run queue. Appending and popping
+    are single (GIL-atomic) list operations; the idle/scheduled and alive/dead
+    transitions take the mailbox's stripe lock.
     """
 
     __slots__ = (
         "_actor",  # the actor while not dead (keeps it alive; ActorRef may hold a weakref)
         "_death_exc",  # first exception that killed the actor
         "_dispatcher",
+        "_lock",  # the dispatcher's stripe lock for this mailbox
         "_on_death",  # per-actor death hook
         "_registered",  # in pykka.ActorRegistry
         "_scheduled",  # on the run queue or being run by a worker
@@ -258,10 +267,15 @@ class _Mailbox(SimpleQueue):  # type: ignore[type-arg]
         "_waiter",  # threading.Event, only once someone calls wait()
     )
 
+    __hash__ = object.__hash__  # identity, not list equality: mailboxes live in sets
+    __eq__ = object.__eq__  # type: ignore[assignment]
+    __ne__ = object.__ne__  # type: ignore[assignment]
+
     def __init__(self) -> None:
         self._actor: PooledActor | None = None
         self._death_exc: BaseException | None = None
         self._dispatcher: Any = _UNBOUND
+        self._lock: Any = _UNBOUND._lock  # noqa: SLF001
         self._on_death: DeathHook | None = None
         self._registered = False
         self._scheduled = True  # nothing schedules it until the dispatcher admits it
@@ -271,9 +285,22 @@ class _Mailbox(SimpleQueue):  # type: ignore[type-arg]
 
     # -- inbox (pykka.ActorInbox protocol) ------------------------------------
 
+    def _bind(self, dispatcher: Any) -> None:
+        self._dispatcher = dispatcher
+        stripes = dispatcher._stripes  # noqa: SLF001
+        self._lock = stripes[(id(self) >> 6) % len(stripes)]
+
+    def empty(self) -> bool:
+        return not self
+
+    def get_nowait(self) -> Any:
+        return _sq_pop(self, 0)
+
+    get = get_nowait  # never blocks: only the actor's own turn (or teardown) takes messages
+
     def put(self, item: Envelope[Any], block: bool = True, timeout: float | None = None) -> None:  # noqa: ARG002, FBT001, FBT002
         dispatcher = self._dispatcher
-        with dispatcher._lock:  # noqa: SLF001
+        with self._lock:
             if self._state == _DEAD:
                 dead = True
             else:
@@ -296,7 +323,7 @@ class _Mailbox(SimpleQueue):  # type: ignore[type-arg]
         `run_here` (saving a thread hand-off), and must do so.
         """
         dispatcher = self._dispatcher
-        with dispatcher._lock:  # noqa: SLF001
+        with self._lock:
             if self._state >= _STOPPED:
                 dead = True
             else:
@@ -376,7 +403,8 @@ class Dispatcher:
         self._name = name
         self._on_actor_death = on_actor_death
         self._daemon = daemon
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # _live, start/close; taken before any stripe lock
+        self._stripes = [threading.Lock() for _ in range(_STRIPES)]
         self._runq: SimpleQueue[Any] = SimpleQueue()
         self._live: set[_Mailbox] = set()
         self._threads: list[threading.Thread] = []
@@ -462,11 +490,17 @@ class Dispatcher:
         with self._lock:
             if not self._closed:
                 self._closed = True
-                for mailbox in self._live:
-                    mailbox._stop_now = True  # noqa: SLF001
-                    if not mailbox._scheduled:  # noqa: SLF001
-                        mailbox._scheduled = True  # noqa: SLF001
-                        wake.append(mailbox)
+                for stripe in self._stripes:
+                    stripe.acquire()
+                try:
+                    for mailbox in self._live:
+                        mailbox._stop_now = True  # noqa: SLF001
+                        if not mailbox._scheduled:  # noqa: SLF001
+                            mailbox._scheduled = True  # noqa: SLF001
+                            wake.append(mailbox)
+                finally:
+                    for stripe in self._stripes:
+                        stripe.release()
                 if not self._live and not self._sentinels_posted:
                     self._sentinels_posted = post = True
         for mailbox in wake:
@@ -488,10 +522,12 @@ class Dispatcher:
         with self._lock:
             self._start_locked()  # raises once shut down
             self._live.add(mailbox)
-            if not getattr(mailbox._actor, "eager_start", True) and mailbox.empty():  # noqa: SLF001
-                # Lazy start: on_start runs on the first turn, before the first message.
-                mailbox._scheduled = False  # noqa: SLF001
-                return
+            if not getattr(mailbox._actor, "eager_start", True):  # noqa: SLF001
+                with mailbox._lock:  # noqa: SLF001
+                    if not mailbox:
+                        # Lazy start: on_start runs on the first turn, before the first message.
+                        mailbox._scheduled = False  # noqa: SLF001
+                        return
         self._runq.put(mailbox)  # mailbox._scheduled is already True
 
     def _work(self) -> None:
@@ -557,7 +593,7 @@ class Dispatcher:
         if mailbox._state != _RUNNING:  # noqa: SLF001
             self._finish(mailbox)
             return
-        with self._lock:
+        with mailbox._lock:  # noqa: SLF001
             if empty() and not mailbox._stop_now:  # noqa: SLF001
                 mailbox._scheduled = False  # noqa: SLF001
                 return
@@ -566,13 +602,12 @@ class Dispatcher:
     def _finish(self, mailbox: _Mailbox) -> None:
         """Tear down a stopped actor: fail its pending asks, release it, call the hook."""
         mailbox.set()  # no-op unless we got here through an internal error
-        pending: list[Envelope[Any]] = []
-        with self._lock:
+        with self._lock, mailbox._lock:  # noqa: SLF001
             if mailbox._state == _DEAD:  # noqa: SLF001
                 return
             mailbox._state = _DEAD  # noqa: SLF001
-            while not mailbox.empty():
-                pending.append(mailbox.get_nowait())
+            pending: list[Any] = mailbox[:]
+            del mailbox[:]
             self._live.discard(mailbox)
             post = self._closed and not self._live and not self._sentinels_posted
             if post:
@@ -581,7 +616,7 @@ class Dispatcher:
         exc = mailbox._death_exc  # noqa: SLF001
         hook = mailbox._on_death or self._on_actor_death  # noqa: SLF001
         mailbox._actor = mailbox._death_exc = mailbox._on_death = None  # noqa: SLF001
-        if actor is not None:
+        if actor is not None and (pending or hook is not None or mailbox._registered):  # noqa: SLF001
             actor_ref = actor.actor_ref
             if mailbox._registered:  # noqa: SLF001
                 mailbox._registered = False  # noqa: SLF001
@@ -648,7 +683,24 @@ class PooledActor(pykka.Actor):
     actors that may wait long for their first message). Read once, at start."""
 
     actor_inbox: _Mailbox  # type: ignore[assignment]
-    actor_stopped: _Mailbox  # type: ignore[assignment]
+
+    # Per-actor memory matters at 100,000 actors: the URN string and the ActorRef
+    # (with its weakref) are made on first use, and ``actor_stopped`` is the mailbox.
+    @property  # type: ignore[override]
+    def actor_stopped(self) -> _Mailbox:  # type: ignore[override]
+        return self.actor_inbox
+
+    @property  # type: ignore[override]
+    def actor_urn(self) -> str:  # type: ignore[override]
+        return _urn(self._urn_no)
+
+    @property
+    def actor_ref(self) -> ActorRef[Self]:
+        ref = self.__dict__.get("_actor_ref")
+        if ref is None:
+            # setdefault is atomic: two threads asking at once get the same ref.
+            ref = self.__dict__.setdefault("_actor_ref", ActorRef(self))
+        return ref  # type: ignore[no-any-return]
 
     @classmethod
     def start(  # type: ignore[override]
@@ -672,6 +724,21 @@ class PooledActor(pykka.Actor):
         Raises:
             RuntimeError: no dispatcher, or the dispatcher is shut down.
         """
+        return cls.launch(*args, dispatcher=dispatcher, register=register, on_death=on_death, **kwargs).actor_ref
+
+    @classmethod
+    def launch(
+        cls,
+        *args: Any,
+        dispatcher: Dispatcher | None = None,
+        register: bool = False,
+        on_death: DeathHook | None = None,
+        **kwargs: Any,
+    ) -> Self:
+        """`start`, returning the actor itself: no `ActorRef` is made until somebody
+        reads ``actor.actor_ref`` (tell it with ``actor.actor_inbox.post(msg)``).
+        For runtimes holding many actors; the caller must not call the actor's
+        methods from outside it."""
         d = dispatcher if dispatcher is not None else cls.dispatcher
         if d is None:
             msg = (
@@ -692,7 +759,7 @@ class PooledActor(pykka.Actor):
             obj = cls(*args, **kwargs)
         finally:
             _tls.binding = previous
-        if getattr(obj, "_actor_ref", None) is None or not isinstance(obj.actor_inbox, _Mailbox):
+        if not isinstance(getattr(obj, "actor_inbox", None), _Mailbox):
             msg = (
                 "PooledActor.__init__() has not been called. "
                 "Did you forget to call super() in your override?"
@@ -712,7 +779,7 @@ class PooledActor(pykka.Actor):
                 mailbox._registered = False  # noqa: SLF001
                 ActorRegistry.unregister(obj.actor_ref)
             raise
-        return obj.actor_ref
+        return obj
 
     def __init__(self, *_args: Any, **_kwargs: Any) -> None:
         """Set up the fields ``pykka.Actor.__init__`` would, cheaply.
@@ -720,14 +787,12 @@ class PooledActor(pykka.Actor):
         No ``threading.Event`` (the mailbox doubles as ``actor_stopped``) and no
         per-actor uuid4. Call it from your ``__init__`` with ``super().__init__()``.
         """
-        self.actor_urn = _next_urn()
+        self._urn_no = next(_urn_counter)
         mailbox = self.actor_inbox = self._create_actor_inbox()
         dispatcher = getattr(_tls, "binding", None) or type(self).dispatcher
         if dispatcher is not None:
-            mailbox._dispatcher = dispatcher  # noqa: SLF001
+            mailbox._bind(dispatcher)  # noqa: SLF001
         mailbox._actor = self  # noqa: SLF001
-        self.actor_stopped = mailbox
-        self._actor_ref = ActorRef(self)
 
     @staticmethod
     def _create_actor_inbox() -> _Mailbox:

@@ -28,7 +28,7 @@ from actors.state import ScheduleState
 if TYPE_CHECKING:
     from actors.runtime import Runtime
 
-__all__ = ["ScheduleActor", "coalesce"]
+__all__ = ["RestartedScheduleActor", "ScheduleActor", "coalesce"]
 
 logger = logging.getLogger("tickwork")
 
@@ -66,13 +66,15 @@ def coalesce(trigger: ScheduleAt, due: int, now: int) -> tuple[int, int]:
 class ScheduleActor(PooledActor):
     """Holds one schedule's state and runs its life cycle."""
 
-    def __init__(self, state: ScheduleState, runtime: Runtime, restart: bool) -> None:
+    #: A new schedule has nothing to do until its first tick: no turn at start.
+    eager_start = False
+    _restart = False
+
+    def __init__(self, state: ScheduleState, runtime: Runtime) -> None:
         super().__init__()
         self.s = state
         self.rt = runtime
-        self._restart = restart
-        self.eager_start = restart  # a new schedule has nothing to do until its first tick
-        state.actor_ref = self.actor_ref
+        state.actor = self
 
     # -- life cycle -------------------------------------------------------------
     def on_start(self) -> None:
@@ -88,6 +90,10 @@ class ScheduleActor(PooledActor):
                 self._arm(s.next_due_us)
         finally:
             self.rt.activity.done()
+
+    def post(self, message: Any) -> None:
+        """Tell without an envelope (the runtime's own messages)."""
+        self.actor_inbox.post(message)
 
     def on_failure(self, exc_type: Any, exc_value: Any, tb: Any) -> None:
         """Hand the unprocessed mailbox to the supervisor so nothing is lost."""
@@ -361,3 +367,9 @@ class ScheduleActor(PooledActor):
                 s.status = COMPLETED
         return True
 
+
+class RestartedScheduleActor(ScheduleActor):
+    """The replacement of a schedule actor that died: starts at once and re-arms."""
+
+    eager_start = True
+    _restart = True

@@ -24,7 +24,7 @@ class ScheduleState:
     creation); read by the facade for snapshots (each field read is atomic)."""
 
     __slots__ = (
-        "actor_ref",
+        "actor",
         "args",
         "created_us",
         "encode",
@@ -133,7 +133,8 @@ class ScheduleState:
         self.late_ring: array[int] | None = None
         self.late_i = 0
         self.late_max: int | None = None
-        self.actor_ref: Any = None
+        #: The schedule's current actor (replaced when the supervisor restarts it).
+        self.actor: Any = None
         self.kind = "call"
         self.is_async = False
         self.loop: Any = None
@@ -142,6 +143,12 @@ class ScheduleState:
         self.update_cb: Callable[[Any], Any] | None = None
         self.encode: Callable[[Any], bytes] | None = None
         self.encoded: bytes | None = None
+
+    @property
+    def actor_ref(self) -> Any:
+        """The current actor's `pykka.ActorRef` (made on first use)."""
+        actor = self.actor
+        return None if actor is None else actor.actor_ref
 
     @property
     def status(self) -> ScheduleStatus:

@@ -231,12 +231,12 @@ class SupervisorActor(OwnThreadActor):
         logger.error(
             "tickwork: schedule %s actor died (%r); restarting it from its last state", died.sid, died.error
         )
-        ref = rt.respawn(state)
+        actor = rt.respawn(state)
         for envelope in died.salvage:
             # Re-deliver what the dead actor had not processed; asks get their replies.
-            ref.actor_inbox.put(envelope)
+            actor.actor_inbox.put(envelope)
         for message in self._parked.pop(died.sid, ()):
-            ref.tell(message)
+            actor.actor_inbox.post(message)
 
     def _redeliver(self, sid: int, message: Any) -> None:
         state = self.rt.states.get(sid)
@@ -244,6 +244,6 @@ class SupervisorActor(OwnThreadActor):
             self.rt.activity.done()
             return
         try:
-            state.actor_ref.tell(message)
+            state.actor.actor_inbox.post(message)
         except pykka.ActorDeadError:
             self._parked.setdefault(sid, []).append(message)
