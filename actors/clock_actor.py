@@ -8,6 +8,11 @@ wakes it), so idle CPU is zero and an earlier new deadline preempts the wait.
 Deadlines are plain ints in two heaps (timeline and wall time, see `Timebase`),
 with lazy cancellation: an entry is live only while ``armed[sid]`` still equals the
 generation it was armed with, so disarming is O(1) and re-arming O(log n).
+
+The arm message *is* the heap entry: one int, ``(deadline + 2**62) << 97 | wall << 96 |
+generation << 32 | sid`` (a disarm is ``~sid``, a negative int).  It sorts by
+deadline, compares in C, and is the only object a pending deadline costs: arms
+queued during bulk creation are not garbage that leaves the allocator fragmented.
 """
 
 from __future__ import annotations
@@ -36,23 +41,6 @@ logger = logging.getLogger("tickwork")
 WALL_RECHECK_US = 1_000_000
 
 
-class _Arm:
-    __slots__ = ("deadline", "generation", "sid", "wall")
-
-    def __init__(self, sid: int, generation: int, deadline: int, wall: bool) -> None:
-        self.sid = sid
-        self.generation = generation
-        self.deadline = deadline
-        self.wall = wall
-
-
-class _Disarm:
-    __slots__ = ("sid",)
-
-    def __init__(self, sid: int) -> None:
-        self.sid = sid
-
-
 class _ArmTimeout:
     __slots__ = ("deadline", "exec_no", "sid")
 
@@ -67,6 +55,13 @@ class _Flush:
 
 
 _NEVER = 1 << 62
+_LOW32 = 0xFFFFFFFF
+_LOW64 = (1 << 64) - 1
+_WALL = 96  # bit of the wall flag; the deadline starts one above
+_DEADLINE = 97
+#: Added to deadlines in entries so that every arm is a non-negative int (timekit
+#: instants lie within ±2**58 µs of the epoch).
+_BIAS = 1 << 62
 
 
 class _ClockInbox:
@@ -90,14 +85,18 @@ class _ClockInbox:
         self._q.append(envelope)
         self._actor.waiter.wake()
 
-    def post(self, m: _Arm | _Disarm | _ArmTimeout) -> None:
+    def post(self, m: int | _ArmTimeout) -> None:
         """The arm/disarm fast path: no envelope, and no wake-up unless needed."""
         self._q.append(m)
-        t = type(m)
-        if t is _Disarm:
-            return  # a disarm never needs the clock awake: a stale entry is skipped when popped
-        w = self.wake_tl if t is _ArmTimeout or not m.wall else self.wake_wall  # type: ignore[union-attr]
-        if w is not None and m.deadline >= w:
+        if m.__class__ is int:
+            if m < 0:  # type: ignore[operator]
+                return  # a disarm never needs the clock awake: a stale entry is skipped when popped
+            deadline = (m >> _DEADLINE) - _BIAS  # type: ignore[operator]
+            w = self.wake_wall if m >> _WALL & 1 else self.wake_tl  # type: ignore[operator]
+        else:
+            deadline = m.deadline  # type: ignore[union-attr]
+            w = self.wake_tl
+        if w is not None and deadline >= w:
             return
         self._actor.waiter.wake()
 
@@ -109,10 +108,11 @@ class _ClockInbox:
             while q:
                 item = q.popleft()
                 t = type(item)
-                if t is _Arm:
-                    actor._arm(item)  # noqa: SLF001 - the inbox is part of the actor
-                elif t is _Disarm:
-                    actor._armed.pop(item.sid, None)  # noqa: SLF001
+                if t is int:
+                    if item >= 0:
+                        actor._arm(item)  # noqa: SLF001 - the inbox is part of the actor
+                    else:
+                        actor._armed.pop(~item, None)  # noqa: SLF001
                 elif t is _ArmTimeout:
                     heapq.heappush(actor._timeouts, (item.deadline, item.sid, item.exec_no))  # noqa: SLF001
                 else:
@@ -131,7 +131,7 @@ class _ClockInbox:
 
     def empty(self) -> bool:
         """No envelope is waiting (arms still queued do not count)."""
-        return not any(type(x) not in (_Arm, _Disarm, _ArmTimeout) for x in self._q)
+        return not any(type(x) not in (int, _ArmTimeout) for x in self._q)
 
 
 class ClockActor(OwnThreadActor):
@@ -150,8 +150,8 @@ class ClockActor(OwnThreadActor):
         self.waiter = timebase.clock.waiter()
         self._resolve = resolve
         self._activity = activity
-        self._timeline: list[tuple[int, int, int]] = []
-        self._wall: list[tuple[int, int, int]] = []
+        self._timeline: list[int] = []
+        self._wall: list[int] = []
         self._armed: dict[int, int] = {}
         #: Execution timeouts: (deadline on the timeline, sid, execution number).
         self._timeouts: list[tuple[int, int, int]] = []
@@ -163,27 +163,19 @@ class ClockActor(OwnThreadActor):
 
     # -- message handling ------------------------------------------------------
     def on_receive(self, message: Any) -> Any:
-        if type(message) is _Arm:
-            self._arm(message)
-            return None
-        if type(message) is list:  # a batch of arms/disarms
-            for m in message:
-                if type(m) is _Arm:
-                    self._arm(m)
-                else:
-                    self._armed.pop(m.sid, None)
-            return None
-        if type(message) is _Disarm:
-            self._armed.pop(message.sid, None)
+        if type(message) is int:  # an arm or disarm told the slow way
+            if message >= 0:
+                self._arm(message)
+            else:
+                self._armed.pop(~message, None)
             return None
         if type(message) is _Flush:
             return self._flush()
         raise TypeError(f"clock actor: unknown message {message!r}")
 
-    def _arm(self, m: _Arm) -> None:
-        self._armed[m.sid] = m.generation
-        # (deadline, sid, generation): sids are unique, so ties never compare further.
-        heapq.heappush(self._wall if m.wall else self._timeline, (m.deadline, m.sid, m.generation))
+    def _arm(self, e: int) -> None:
+        self._armed[e & _LOW32] = e >> 32 & _LOW64
+        heapq.heappush(self._wall if e >> _WALL & 1 else self._timeline, e)
 
     def fire_due(self) -> int | None:
         """Send Ticks for due deadlines; return µs until the next one (None: none)."""
@@ -211,34 +203,38 @@ class ClockActor(OwnThreadActor):
             now = tb.timeline_us()
             self._send(self._pop_due(self._timeline, now))
             if self._timeline:
-                tt = self._timeline[0][0] - now
+                tt = (self._timeline[0] >> _DEADLINE) - _BIAS - now
                 timeout = tt if timeout is None else min(timeout, tt)
         if self._wall:
             now = tb.wall_us()
             self._send(self._pop_due(self._wall, now))
             if self._wall:
-                wt = min(self._wall[0][0] - now, WALL_RECHECK_US)
+                wt = min((self._wall[0] >> _DEADLINE) - _BIAS - now, WALL_RECHECK_US)
                 timeout = wt if timeout is None else min(timeout, wt)
         return timeout
 
-    def _pop_due(self, heap: list[tuple[int, int, int]], now: int) -> list[tuple[int, int, int]]:
+    def _pop_due(self, heap: list[int], now: int) -> list[tuple[int, int, int]]:
+        """Pop every entry due at ``now``: (sid, deadline, generation) of the live ones."""
         armed = self._armed
         pop = heapq.heappop
         due: list[tuple[int, int, int]] = []
-        while heap and heap[0][0] <= now:
-            deadline, sid, gen = pop(heap)
+        limit = (now + 1 + _BIAS) << _DEADLINE  # every entry with deadline <= now is below it
+        while heap and heap[0] < limit:
+            e = pop(heap)
+            sid = e & _LOW32
+            gen = e >> 32 & _LOW64
             if armed.get(sid) == gen:
                 del armed[sid]
-                due.append((sid, deadline, gen))
+                due.append((sid, (e >> _DEADLINE) - _BIAS, gen))
         return due
 
-    def _top(self, heap: list[tuple[int, int, int]]) -> int | None:
+    def _top(self, heap: list[int]) -> int | None:
         """Earliest live deadline of ``heap``, dropping cancelled entries on the way."""
         armed = self._armed
         while heap:
-            deadline, sid, gen = heap[0]
-            if armed.get(sid) == gen:
-                return deadline
+            e = heap[0]
+            if armed.get(e & _LOW32) == e >> 32 & _LOW64:
+                return (e >> _DEADLINE) - _BIAS
             heapq.heappop(heap)
         return None
 
@@ -296,10 +292,11 @@ class ClockActor(OwnThreadActor):
         while q:
             item = q.popleft()
             t = type(item)
-            if t is _Arm:
-                self._arm(item)
-            elif t is _Disarm:
-                self._armed.pop(item.sid, None)
+            if t is int:
+                if item >= 0:
+                    self._arm(item)
+                else:
+                    self._armed.pop(~item, None)
             elif t is _ArmTimeout:
                 heapq.heappush(self._timeouts, (item.deadline, item.sid, item.exec_no))
             else:
@@ -315,8 +312,11 @@ class ClockActor(OwnThreadActor):
         return len(self._armed)
 
 
-def arm(sid: int, generation: int, deadline: int, wall: bool) -> _Arm:
-    return _Arm(sid, generation, deadline, wall)
+def arm(sid: int, generation: int, deadline: int, wall: bool) -> int:
+    """The message arming ``sid`` at ``deadline`` (µs; wall or timeline base)."""
+    if sid >> 32 or generation >> 64 or sid < 0 or generation < 0:
+        raise OverflowError(f"schedule {sid} generation {generation}: outside the clock's fields")
+    return (deadline + _BIAS) << _DEADLINE | wall << _WALL | generation << 32 | sid
 
 
 def arm_timeout(sid: int, exec_no: int, deadline: int) -> _ArmTimeout:
@@ -324,8 +324,9 @@ def arm_timeout(sid: int, exec_no: int, deadline: int) -> _ArmTimeout:
     return _ArmTimeout(sid, exec_no, deadline)
 
 
-def disarm(sid: int) -> _Disarm:
-    return _Disarm(sid)
+def disarm(sid: int) -> int:
+    """The message dropping ``sid``'s pending deadline."""
+    return ~sid
 
 
 FLUSH = _Flush()

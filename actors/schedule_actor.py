@@ -182,7 +182,8 @@ class ScheduleActor(PooledActor):
                     return
                 scheduled, missed = latest, missed + count  # coalesce: run once, for the latest
         else:
-            s.catch_up_run = 0
+            if s.catch_up_run:
+                s.catch_up_run = 0
         grace = policy.grace_us
         if grace is not None and now - scheduled > grace:
             self._skip(missed + 1, nxt)  # later than the grace period allows

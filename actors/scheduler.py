@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import gc
 import inspect
+import functools
 import itertools
 import logging
 import math
@@ -65,6 +66,13 @@ def _positive_interval(interval: Any) -> Duration:
     if every.micros <= 0:
         raise ValueError(f"Interval must be positive (got {every}; the smallest interval is 1μs)")
     return every
+
+
+@functools.lru_cache(maxsize=1024)
+def _seconds_interval(seconds: float) -> ScheduleAt:
+    """``ScheduleAt.at_interval(seconds)``, made once per value (ScheduleAt is immutable;
+    100,000 schedules at the same interval then share one, anchored per schedule)."""
+    return ScheduleAt.at_interval(seconds)
 
 
 class Scheduler:
@@ -437,7 +445,11 @@ class Scheduler:
         self, target: Callable[..., Any] | str, args: Iterable[Any], interval: Any, **kw: Any
     ) -> int:
         """Run every ``interval`` (seconds, Duration or timedelta), first one interval from now."""
-        return self.schedule(target, args, ScheduleAt.at_interval(interval), **kw)
+        if interval.__class__ is int or interval.__class__ is float:
+            trigger = _seconds_interval(interval)  # shared by every schedule with this interval
+        else:
+            trigger = ScheduleAt.at_interval(interval)
+        return self.schedule(target, args, trigger, **kw)
 
     def schedule_in_seconds(
         self, target: Callable[..., Any] | str, args: Iterable[Any], seconds: float, **kw: Any

@@ -19,6 +19,76 @@ __all__ = ["LATENCY_WINDOW", "ScheduleState"]
 LATENCY_WINDOW = 64
 
 
+_LONG_AGO = -(1 << 62)
+_EMPTY: dict[str, Any] = {}  # shared default metadata (never mutated: readers copy)
+
+
+class _Rare:
+    """The fields most schedules never set, kept off the main object: a periodic
+    message's parts, an event loop, a random source, retry and error details.
+    (At 100,000 schedules every slot of `ScheduleState` is 0.8 MB.)"""
+
+    __slots__ = (
+        "catch_up_run",
+        "encode",
+        "encoded",
+        "last_error",
+        "loop",
+        "message",
+        "metadata",
+        "retries",
+        "rng",
+        "send_cb",
+        "unresolved",
+        "update_cb",
+    )
+
+    def __init__(self) -> None:
+        for name, default in _RARE_DEFAULTS.items():
+            setattr(self, name, default)
+
+
+_RARE_DEFAULTS: dict[str, Any] = {
+    "catch_up_run": 0,
+    "encode": None,
+    "encoded": None,
+    "last_error": None,
+    "loop": None,
+    "message": None,
+    "metadata": _EMPTY,
+    "retries": 0,
+    "rng": None,
+    "send_cb": None,
+    "unresolved": False,
+    "update_cb": None,
+}
+
+
+class _RareField:
+    """A `ScheduleState` attribute stored in its `_Rare` part, made on the first
+    write of a non-default value."""
+
+    __slots__ = ("default", "name")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.default = _RARE_DEFAULTS[name]
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        if obj is None:
+            return self
+        rare = obj._rare  # noqa: SLF001
+        return self.default if rare is None else getattr(rare, self.name)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        rare = obj._rare  # noqa: SLF001
+        if rare is None:
+            if value is self.default:
+                return
+            rare = obj._rare = _Rare()  # noqa: SLF001
+        setattr(rare, self.name, value)
+
+
 class ScheduleState:
     """Everything about one schedule. Written only by its actor (and the facade at
     creation); read by the facade for snapshots (each field read is atomic)."""
@@ -27,7 +97,6 @@ class ScheduleState:
         "actor",
         "args",
         "created_us",
-        "encode",
         "execution_count",
         "failure_count",
         "fn",
@@ -36,15 +105,11 @@ class ScheduleState:
         "is_async",
         "kind",
         "kwargs",
-        "last_error",
         "last_us",
         "late_i",
         "last_end_us",
         "late_max",
         "late_ring",
-        "loop",
-        "message",
-        "metadata",
         "missed_count",
         "name",
         "next_due_us",
@@ -53,24 +118,18 @@ class ScheduleState:
         "run_missed",
         "policy",
         "durable",
-        "unresolved",
         "attempt",
         "run_attempt",
         "exec_no",
-        "catch_up_run",
-        "rng",
-        "retries",
         "run_scheduled_us",
         "run_started_us",
         "running",
-        "send_cb",
         "_status",
+        "_rare",
         "cancelled",
         "target",
         "trigger",
-        "update_cb",
         "wall",
-        "encoded",
     )
 
     def __init__(
@@ -87,6 +146,7 @@ class ScheduleState:
         first_due_us: int | None,
         metadata: dict[str, Any],
     ) -> None:
+        self._rare: _Rare | None = None
         self.id = sid
         self.name = name
         self.target = target
@@ -97,7 +157,8 @@ class ScheduleState:
         self.wall = not trigger.is_interval()
         self.created_us = created_us
         self.next_due_us = first_due_us
-        self.metadata = metadata
+        if metadata:
+            self.metadata = metadata
         self._status = ScheduleStatus.PENDING
         #: Set (under the runtime's lock for this id) when cancelled; wins over _status.
         self.cancelled = False
@@ -111,25 +172,19 @@ class ScheduleState:
         self.policy: Policy = DEFAULT_POLICY
         #: Kept in the scheduler's store (a named target with storable arguments).
         self.durable = False
-        #: Restored from the store with a target name that is not registered.
-        self.unresolved = False
         #: Attempt number of the next execution (1 = first try; more after failures).
         self.attempt = 1
         self.run_attempt = 1
         #: Number of the current execution (a timed-out one is abandoned by number).
         self.exec_no = 0
-        self.catch_up_run = 0
-        self.rng: Any = None
-        self.retries = 0
         #: The firing being executed and when it started (for timeouts).
         self.run_scheduled_us = 0
         self.run_started_us: int | None = None
         self.execution_count = 0
         self.failure_count = 0
         self.missed_count = 0
-        self.last_error: BaseException | None = None
         self.last_us: int | None = None
-        self.last_end_us = 0
+        self.last_end_us = _LONG_AGO  # before any instant (clocks may read before 1970)
         self.late_ring: array[int] | None = None
         self.late_i = 0
         self.late_max: int | None = None
@@ -137,12 +192,19 @@ class ScheduleState:
         self.actor: Any = None
         self.kind = "call"
         self.is_async = False
-        self.loop: Any = None
-        self.message: Any = None
-        self.send_cb: Callable[[bytes], Any] | None = None
-        self.update_cb: Callable[[Any], Any] | None = None
-        self.encode: Callable[[Any], bytes] | None = None
-        self.encoded: bytes | None = None
+
+    catch_up_run: int = _RareField("catch_up_run")  # type: ignore[assignment]
+    encode: Callable[[Any], bytes] | None = _RareField("encode")  # type: ignore[assignment]
+    encoded: bytes | None = _RareField("encoded")  # type: ignore[assignment]
+    last_error: BaseException | None = _RareField("last_error")  # type: ignore[assignment]
+    loop: Any = _RareField("loop")
+    message: Any = _RareField("message")
+    metadata: dict[str, Any] = _RareField("metadata")  # type: ignore[assignment]
+    retries: int = _RareField("retries")  # type: ignore[assignment]
+    rng: Any = _RareField("rng")
+    send_cb: Callable[[bytes], Any] | None = _RareField("send_cb")  # type: ignore[assignment]
+    unresolved: bool = _RareField("unresolved")  # type: ignore[assignment]
+    update_cb: Callable[[Any], Any] | None = _RareField("update_cb")  # type: ignore[assignment]
 
     @property
     def actor_ref(self) -> Any:

@@ -99,3 +99,17 @@ def test_many_deadlines_with_cancellation(stepped: tuple[SteppedClock, Scheduler
     assert statuses[::2] == [ScheduleStatus.CANCELLED] * 1000
     assert statuses[1::2] == [ScheduleStatus.COMPLETED] * 1000
     assert sched.get_execution_stats()["total_executions"] == 1000
+
+
+def test_deadlines_before_the_epoch_fire_in_order() -> None:
+    # Arm messages encode deadlines in one int with a bias: instants before 1970
+    # (negative microseconds) must sort and fire like any other.
+    clock = VirtualClock(Timestamp.parse("1950-01-01T00:00:00Z"))
+    fired: list[str] = []
+    with Scheduler(clock=clock) as sched:
+        sched.schedule(fired.append, ("b",), Timestamp.parse("1950-01-01T00:00:02Z"))
+        sched.schedule(fired.append, ("a",), Timestamp.parse("1950-01-01T00:00:01Z"))
+        sched.schedule_at_interval(fired.append, ("i",), 1.5)
+        clock.advance(Duration.from_seconds(3))
+        assert sched.wait_idle(timeout=10)
+    assert fired == ["a", "i", "b", "i"]
