@@ -269,12 +269,12 @@ class Runtime:
         # Never before the previous execution ended (matters in virtual time, where
         # a coalesced firing is delivered at its own, earlier, instant).
         started = max(self.now_us(wall), s.last_end_us)
-        s.run_scheduled_us = scheduled
-        s.run_started_us = started
         timeout = s.policy.timeout_us
         if timeout is not None:
+            s.run_scheduled_us = scheduled  # what _on_timeout reports
+            s.run_started_us = started
             self._clock_post(arm_timeout(s.id, exec_no, self.now_us(False) + timeout))
-        if s.is_async:
+        if s.kind == "async":
             self._run_async(s, scheduled, generation, started, exec_no)
             return
         try:

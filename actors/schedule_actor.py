@@ -168,7 +168,8 @@ class ScheduleActor(PooledActor):
         policy = s.policy
         now = max(rt.now_us(s.wall), s.last_end_us)
         missed = s.pending_missed
-        s.pending_missed = 0
+        if missed:
+            s.pending_missed = 0
         nxt = trigger.next_fire_us(scheduled)
         if nxt is not None and nxt <= now:
             # Behind: later firings have passed too.

@@ -426,7 +426,8 @@ class Scheduler:
                 first_due_us=first,
                 metadata=metadata,
             )
-            state.is_async = is_async
+            if is_async:
+                state.kind = "async"
             state.loop = loop
             if configure is not None:
                 configure(state)

@@ -30,6 +30,9 @@ class _Rare:
 
     __slots__ = (
         "catch_up_run",
+        "pending_missed",
+        "run_scheduled_us",
+        "run_started_us",
         "encode",
         "encoded",
         "last_error",
@@ -50,6 +53,9 @@ class _Rare:
 
 _RARE_DEFAULTS: dict[str, Any] = {
     "catch_up_run": 0,
+    "pending_missed": 0,  # firings coalesced while an execution ran
+    "run_scheduled_us": 0,  # the firing being executed and when it started (timeouts only)
+    "run_started_us": None,
     "encode": None,
     "encoded": None,
     "last_error": None,
@@ -102,7 +108,6 @@ class ScheduleState:
         "fn",
         "generation",
         "id",
-        "is_async",
         "kind",
         "kwargs",
         "last_us",
@@ -113,7 +118,6 @@ class ScheduleState:
         "missed_count",
         "name",
         "next_due_us",
-        "pending_missed",
         "pending_us",
         "run_missed",
         "policy",
@@ -121,8 +125,6 @@ class ScheduleState:
         "attempt",
         "run_attempt",
         "exec_no",
-        "run_scheduled_us",
-        "run_started_us",
         "running",
         "_status",
         "_rare",
@@ -166,7 +168,6 @@ class ScheduleState:
         self.running = False
         #: A firing that came due while the execution ran (starts when it ends).
         self.pending_us: int | None = None
-        self.pending_missed = 0
         #: Firings coalesced into the current execution.
         self.run_missed = 0
         self.policy: Policy = DEFAULT_POLICY
@@ -177,9 +178,6 @@ class ScheduleState:
         self.run_attempt = 1
         #: Number of the current execution (a timed-out one is abandoned by number).
         self.exec_no = 0
-        #: The firing being executed and when it started (for timeouts).
-        self.run_scheduled_us = 0
-        self.run_started_us: int | None = None
         self.execution_count = 0
         self.failure_count = 0
         self.missed_count = 0
@@ -190,10 +188,13 @@ class ScheduleState:
         self.late_max: int | None = None
         #: The schedule's current actor (replaced when the supervisor restarts it).
         self.actor: Any = None
+        #: "call" (a function), "async" (a coroutine function) or "message".
         self.kind = "call"
-        self.is_async = False
 
     catch_up_run: int = _RareField("catch_up_run")  # type: ignore[assignment]
+    pending_missed: int = _RareField("pending_missed")  # type: ignore[assignment]
+    run_scheduled_us: int = _RareField("run_scheduled_us")  # type: ignore[assignment]
+    run_started_us: int | None = _RareField("run_started_us")  # type: ignore[assignment]
     encode: Callable[[Any], bytes] | None = _RareField("encode")  # type: ignore[assignment]
     encoded: bytes | None = _RareField("encoded")  # type: ignore[assignment]
     last_error: BaseException | None = _RareField("last_error")  # type: ignore[assignment]
@@ -205,6 +206,10 @@ class ScheduleState:
     send_cb: Callable[[bytes], Any] | None = _RareField("send_cb")  # type: ignore[assignment]
     unresolved: bool = _RareField("unresolved")  # type: ignore[assignment]
     update_cb: Callable[[Any], Any] | None = _RareField("update_cb")  # type: ignore[assignment]
+
+    @property
+    def is_async(self) -> bool:
+        return self.kind == "async"
 
     @property
     def actor_ref(self) -> Any:
