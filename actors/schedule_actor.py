@@ -142,7 +142,7 @@ class ScheduleActor(PooledActor):
 
     def _tick(self, t: Tick) -> None:
         s = self.s
-        if t.generation != s.generation or s.status not in (PENDING, RUNNING):
+        if t.generation != s.generation or s.cancelled or s._status not in (PENDING, RUNNING):  # noqa: SLF001
             self.rt.activity.done()  # stale (updated, paused, cancelled) or a stray tell
             return
         if s.running:
@@ -197,7 +197,7 @@ class ScheduleActor(PooledActor):
         else:
             s.next_due_us = None
         s.running = True
-        s.status = RUNNING
+        s._status = RUNNING  # noqa: SLF001 - the setter, minus a call
         s.exec_no += 1
         rt.execute(s, scheduled, s.generation, s.exec_no)
 
@@ -268,11 +268,11 @@ class ScheduleActor(PooledActor):
                     self._arm(due)
             if not retrying:
                 s.attempt = 1
-        if s.status is RUNNING:
+        if s._status is RUNNING and not s.cancelled:  # noqa: SLF001 - s.status, minus a call
             if s.next_due_us is None and s.pending_us is None:
-                s.status = COMPLETED if d.ok else FAILED
+                s._status = COMPLETED if d.ok else FAILED  # noqa: SLF001
             else:
-                s.status = PENDING
+                s._status = PENDING  # noqa: SLF001
         rt.touch(s)
         rt.record(s.id, d, s.run_missed, s.run_attempt)  # the token is released once recorded
         self._start_pending()
@@ -283,7 +283,7 @@ class ScheduleActor(PooledActor):
         if pending is None:
             return
         s.pending_us = None
-        if s.status is PENDING:
+        if s._status is PENDING and not s.cancelled:  # noqa: SLF001
             self.rt.activity.add()
             self._fire(pending)
 

@@ -132,8 +132,13 @@ class SupervisorActor(OwnThreadActor):
             rt.drain_requested = False  # before draining: a later record asks again
             records = rt.records
             rt.write_dirty()  # durable bookkeeping first: results are reported after
-            while records:
-                self._record(records.popleft())
+            booked = 0
+            try:
+                while records:
+                    booked += self._record(records.popleft())
+            finally:
+                if booked:
+                    rt.activity.done(booked)  # one update for the whole batch
             return None
         if t is _Died:
             self._restart(message)
@@ -151,7 +156,8 @@ class SupervisorActor(OwnThreadActor):
         raise TypeError(f"supervisor: unknown message {message!r}")
 
     # -- results ----------------------------------------------------------------
-    def _record(self, r: _Record) -> None:
+    def _record(self, r: _Record) -> int:
+        """Book one execution; 1 if its activity token is now free (no callbacks to run)."""
         d = r.done
         self.total += 1
         if d.ok:
@@ -173,8 +179,8 @@ class SupervisorActor(OwnThreadActor):
         if exec_cbs or err_cbs:
             result = _result(r)
             rt.pool.submit(lambda: self._run_callbacks(result, exec_cbs, err_cbs))
-        else:
-            rt.activity.done()
+            return 0
+        return 1
 
     def _run_callbacks(
         self,
