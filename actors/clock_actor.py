@@ -213,11 +213,13 @@ class ClockActor(OwnThreadActor):
                 timeout = wt if timeout is None else min(timeout, wt)
         return timeout
 
-    def _pop_due(self, heap: list[int], now: int) -> list[tuple[int, int, int]]:
-        """Pop every entry due at ``now``: (sid, deadline, generation) of the live ones."""
+    def _pop_due(self, heap: list[int], now: int) -> list[int]:
+        """Pop every entry due at ``now``: sid, deadline, generation of each live one,
+        flat (no tuple per firing: fewer objects for the garbage collector)."""
         armed = self._armed
         pop = heapq.heappop
-        due: list[tuple[int, int, int]] = []
+        due: list[int] = []
+        add = due.extend
         limit = (now + 1 + _BIAS) << _DEADLINE  # every entry with deadline <= now is below it
         while heap and heap[0] < limit:
             e = pop(heap)
@@ -225,7 +227,7 @@ class ClockActor(OwnThreadActor):
             gen = e >> 32 & _LOW64
             if armed.get(sid) == gen:
                 del armed[sid]
-                due.append((sid, (e >> _DEADLINE) - _BIAS, gen))
+                add((sid, (e >> _DEADLINE) - _BIAS, gen))
         return due
 
     def _top(self, heap: list[int]) -> int | None:
@@ -259,16 +261,18 @@ class ClockActor(OwnThreadActor):
         self._send(due)
         return 0
 
-    def _send(self, due: list[tuple[int, int, int]]) -> None:
+    def _send(self, due: list[int]) -> None:
         if not due:
             return
         # Deliver the whole batch: one activity update, then the tells.
-        self._activity.add(len(due))
-        self.ticks_sent += len(due)
+        n = len(due) // 3
+        self._activity.add(n)
+        self.ticks_sent += n
         resolve = self._resolve
         here: list[Any] = []
+        it = iter(due)
         try:
-            for sid, deadline, gen in due:
+            for sid, deadline, gen in zip(it, it, it):
                 ref = resolve(sid)
                 try:
                     if ref is None:

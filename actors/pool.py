@@ -136,7 +136,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from queue import SimpleQueue
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
@@ -148,7 +148,7 @@ from pykka.messages import _ActorStop
 if TYPE_CHECKING:
     from types import TracebackType
 
-__all__ = ["STOP", "DeathHook", "Dispatcher", "PooledActor", "PooledFuture", "run_here"]
+__all__ = ["STOP", "DeathHook", "Dispatcher", "PooledActor", "PooledFuture", "run_here", "run_turn"]
 
 logger = logging.getLogger("tickwork")
 
@@ -350,13 +350,14 @@ class _Mailbox(list):  # type: ignore[type-arg]
             return
         dispatcher._runq.put(self)  # noqa: SLF001
 
-    def post(self, message: Any, here: list[_Mailbox] | None = None) -> None:
+    def post(self, message: Any, here: list[_Mailbox] | bool | None = None) -> bool:
         """The runtime's fast ``tell``: queue ``message`` bare (no `Envelope`, no future).
 
         Raises `pykka.ActorDeadError`, as ``tell`` does, once the actor is stopping.
         If the actor was idle and ``here`` is a list, the mailbox is appended to it
         instead of the run queue: the caller then runs that turn itself with
-        `run_here` (saving a thread hand-off), and must do so.
+        `run_here` (saving a thread hand-off), and must do so. With ``here=True``
+        the same, but the return value says so: True means "run ``[self]`` now".
         """
         dispatcher = self._dispatcher
         with self._lock:
@@ -366,14 +367,17 @@ class _Mailbox(list):  # type: ignore[type-arg]
                 dead = False
                 _sq_put(self, message)
                 if self._scheduled:
-                    return
+                    return False
                 self._scheduled = True
         if dead:
             raise ActorDeadError(f"{self._actor or 'PooledActor'} is stopped")
-        if here is not None:
-            here.append(self)
+        if here is True:
+            return True
+        if here is not None and here is not False:
+            here.append(self)  # type: ignore[union-attr]
         else:
             dispatcher._runq.put(self)  # noqa: SLF001
+        return False
 
     # -- actor_stopped (the part of threading.Event that Pykka and users use) --
 
@@ -708,7 +712,7 @@ class Dispatcher:
             self._post_sentinels()
 
 
-def run_here(mailboxes: list[_Mailbox]) -> None:
+def run_here(mailboxes: Iterable[_Mailbox]) -> None:
     """Run, on the calling thread, the turns that `_Mailbox.post` handed to it.
 
     Used by the threads that produce most messages (the clock actor delivering
@@ -719,18 +723,31 @@ def run_here(mailboxes: list[_Mailbox]) -> None:
     previous = getattr(_tls, "worker", None)
     try:
         for mailbox in mailboxes:
-            dispatcher = mailbox._dispatcher  # noqa: SLF001
-            _tls.worker = dispatcher
-            try:
-                dispatcher._turn(mailbox)  # noqa: SLF001
-            except BaseException:  # noqa: BLE001 - as in Dispatcher._work
-                logger.critical("tickwork dispatcher %s: internal error", dispatcher._name, exc_info=True)  # noqa: SLF001
-                try:
-                    dispatcher._finish(mailbox)  # noqa: SLF001
-                except BaseException:  # noqa: BLE001
-                    logger.critical("tickwork dispatcher: cannot finish actor", exc_info=True)
+            _turn_here(mailbox)
     finally:
         _tls.worker = previous
+
+
+def run_turn(mailbox: _Mailbox) -> None:
+    """`run_here` for one mailbox (``post(..., True)`` returned True)."""
+    previous = getattr(_tls, "worker", None)
+    try:
+        _turn_here(mailbox)
+    finally:
+        _tls.worker = previous
+
+
+def _turn_here(mailbox: _Mailbox) -> None:
+    dispatcher = mailbox._dispatcher  # noqa: SLF001
+    _tls.worker = dispatcher
+    try:
+        dispatcher._turn(mailbox)  # noqa: SLF001
+    except BaseException:  # noqa: BLE001 - as in Dispatcher._work
+        logger.critical("tickwork dispatcher %s: internal error", dispatcher._name, exc_info=True)  # noqa: SLF001
+        try:
+            dispatcher._finish(mailbox)  # noqa: SLF001
+        except BaseException:  # noqa: BLE001
+            logger.critical("tickwork dispatcher: cannot finish actor", exc_info=True)
 
 
 def _fail(actor: PooledActor, exc_info: Any) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+import msgspec
 import pykka
 
 from timekit import Clock, Duration, ScheduleAt, Timestamp
@@ -21,7 +22,7 @@ from actors.activity import Activity
 from actors.clock_actor import FLUSH, ClockActor, arm, arm_timeout, disarm
 from actors.executor import ExecutionPool
 from actors.messages import _Done
-from actors.pool import Dispatcher, run_here
+from actors.pool import Dispatcher, run_turn
 from actors.results import ScheduleStatus
 from actors.schedule_actor import RestartedScheduleActor, ScheduleActor
 from actors.persist import to_record
@@ -254,7 +255,7 @@ class Runtime:
     # -- executions ------------------------------------------------------------------
     def execute(self, s: ScheduleState, scheduled: int, generation: int, exec_no: int) -> None:
         try:
-            self.pool.submit(lambda: self._run(s, scheduled, generation, exec_no))
+            self.pool.submit(_Job(self, s, scheduled, generation, exec_no))
         except RuntimeError:  # the pool stopped (stop() is under way): skipped, not lost
             self._deliver(s, _Done(generation, scheduled, 0, 0, True, None, None, True, exec_no))
 
@@ -278,7 +279,12 @@ class Runtime:
             self._run_async(s, scheduled, generation, started, exec_no)
             return
         try:
-            value = s.fn(*s.args, **s.kwargs) if s.kind == "call" else self._work(s)  # type: ignore[misc]
+            if s.kind != "call":
+                value = self._work(s)
+            elif s.kwargs:
+                value = s.fn(*s.args, **s.kwargs)  # type: ignore[misc]
+            else:
+                value = s.fn(*s.args)  # type: ignore[misc]  # no empty kwargs dict per call
             ok, error = True, None
         except BaseException as exc:  # user code: anything it raises is its result
             value, ok, error = None, False, exc
@@ -331,11 +337,10 @@ class Runtime:
         fut.add_done_callback(done)
 
     def _deliver(self, s: ScheduleState, message: Any) -> None:
-        here: list[Any] = []
         try:
-            s.actor.actor_inbox.post(message, here)
-            # This (execution) thread books the result itself if the actor is idle.
-            run_here(here)
+            mailbox = s.actor.actor_inbox
+            if mailbox.post(message, True):
+                run_turn(mailbox)  # the actor was idle: this thread books the result itself
         except pykka.ActorDeadError:
             if self.stopping:
                 return  # an execution that outlived stop(): nobody is left to tell
@@ -410,6 +415,20 @@ class Runtime:
             finally:
                 self.store.close()
         return ok
+
+
+class _Job(msgspec.Struct, gc=False):
+    """One execution, as the pool runs it (a lambda would be six objects for the
+    garbage collector to track at every firing; this is one, untracked)."""
+
+    rt: Runtime
+    s: ScheduleState
+    scheduled: int
+    generation: int
+    exec_no: int
+
+    def __call__(self) -> None:
+        self.rt._run(self.s, self.scheduled, self.generation, self.exec_no)  # noqa: SLF001
 
 
 class UpdateCallbackError(RuntimeError):

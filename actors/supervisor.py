@@ -13,6 +13,7 @@ from queue import SimpleQueue
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 import pykka
 
 from timekit import Duration, Timestamp
@@ -33,17 +34,16 @@ logger = logging.getLogger("tickwork")
 LATENESS_WINDOW = 10_000
 
 
-class _Record:
+class _Record(msgspec.Struct):
     """One execution, as raw ints: the `ScheduleResult` object is only built when
-    somebody looks (history, callbacks)."""
+    somebody looks (history, callbacks). A msgspec Struct holding only scalars (and
+    a `_Done` of scalars) is not tracked by the garbage collector, which matters at
+    tens of thousands of firings a second."""
 
-    __slots__ = ("attempt", "done", "missed", "sid")
-
-    def __init__(self, sid: int, done: _Done, missed: int, attempt: int = 1) -> None:
-        self.sid = sid
-        self.done = done
-        self.missed = missed
-        self.attempt = attempt
+    sid: int
+    done: _Done
+    missed: int
+    attempt: int = 1
 
 
 def _result(r: _Record) -> ScheduleResult:
