@@ -15,7 +15,7 @@ import msgspec
 __all__ = ["Cancel", "Pause", "Resume", "Tick", "Update"]
 
 
-class Tick(msgspec.Struct, frozen=True):
+class Tick(msgspec.Struct, frozen=True, gc=False):
     """A deadline of the schedule was reached.
 
     ``scheduled_us`` is the firing time the clock actor was asked for (micros in
@@ -55,8 +55,11 @@ class Resume(msgspec.Struct, frozen=True):
     """Resume a paused schedule at its next firing after now."""
 
 
-class _Done(msgspec.Struct):
-    """An execution finished (sent by the execution pool to the schedule actor)."""
+class _Done(msgspec.Struct, gc=False):
+    """An execution finished (sent by the execution pool to the schedule actor).
+
+    Not tracked by the garbage collector (one is made per firing): nothing it holds
+    (the target's return value or exception) can refer back to it."""
 
     generation: int
     scheduled_us: int

@@ -34,11 +34,11 @@ logger = logging.getLogger("tickwork")
 LATENESS_WINDOW = 10_000
 
 
-class _Record(msgspec.Struct):
+class _Record(msgspec.Struct, gc=False):
     """One execution, as raw ints: the `ScheduleResult` object is only built when
-    somebody looks (history, callbacks). A msgspec Struct holding only scalars (and
-    a `_Done` of scalars) is not tracked by the garbage collector, which matters at
-    tens of thousands of firings a second."""
+    somebody looks (history, callbacks). Not tracked by the garbage collector (the
+    history keeps a thousand of them, and one is made per firing; it refers to
+    nothing that could refer back to it)."""
 
     sid: int
     done: _Done
