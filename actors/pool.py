@@ -639,18 +639,17 @@ class Dispatcher:
             except BaseException:  # noqa: BLE001 - Pykka: log and stop, no on_failure
                 actor._handle_failure(*sys.exc_info())  # noqa: SLF001
         budget = self._batch
-        empty = mailbox.empty
-        get = mailbox.get_nowait
+        pop = _sq_pop  # list builtins, not the mailbox's Python-level empty()/get()
         handle = actor._handle_receive  # noqa: SLF001
         receive = actor.on_receive
         while mailbox._state == _RUNNING:  # noqa: SLF001
             if mailbox._stop_now:  # noqa: SLF001
                 actor._stop()  # noqa: SLF001
                 break
-            if not budget or empty():
+            if not budget or not mailbox:
                 break
             budget -= 1
-            item = get()
+            item = pop(mailbox, 0)
             try:
                 if type(item) is not Envelope:  # posted bare: a tell, straight to on_receive
                     reply_to = None
@@ -675,7 +674,7 @@ class Dispatcher:
             self._finish(mailbox)
             return
         with mailbox._lock:  # noqa: SLF001
-            if empty() and not mailbox._stop_now:  # noqa: SLF001
+            if not mailbox and not mailbox._stop_now:  # noqa: SLF001
                 mailbox._scheduled = False  # noqa: SLF001
                 return
         self._runq.put(mailbox)

@@ -273,7 +273,8 @@ class ScheduleActor(PooledActor):
                 s._status = COMPLETED if d.ok else FAILED  # noqa: SLF001
             else:
                 s._status = PENDING  # noqa: SLF001
-        rt.touch(s)
+        if s.durable:
+            rt.touch(s)
         rt.record(s.id, d, s.run_missed, s.run_attempt)  # the token is released once recorded
         self._start_pending()
 
