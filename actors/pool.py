@@ -65,7 +65,21 @@ Differences from ``ThreadingActor`` (deliberate)
   ``ActorDeadError`` at once (a ``ThreadingActor`` leaves such futures
   unresolved forever).
 * ``actor_urn`` is UUID-formatted but not a fresh uuid4 per actor: a random
-  uuid4 prefix per process plus a 48-bit counter (unique, and ~10x cheaper).
+  uuid4 prefix per process plus a 48-bit counter (unique, and ~10x cheaper),
+  numbered when first read. ``actor_ref`` is likewise made on first read (one
+  per actor), and ``actor_stopped`` is the mailbox itself: an actor nobody
+  looks at costs an instance dict and its mailbox (~250 bytes with its state).
+
+Fast paths for a runtime built on it
+------------------------------------
+* ``PooledActor.launch(...)`` is ``start`` returning the actor (no `ActorRef`).
+* ``actor.actor_inbox.post(msg)`` is ``tell`` without an `Envelope`;
+  ``post(msg, here)`` also lets the *calling* thread take the turn of an idle
+  actor (`run_here` / `run_turn`) instead of handing it to a worker: the turn
+  is the same (batch limit, failure handling), and the thread counts as a
+  worker while it runs it. tickwork's clock thread runs the turns of the
+  schedule actors it ticks, and execution threads those of the actors whose
+  results they deliver, saving two thread hand-offs per firing.
 
 Rules for code running on a dispatcher
 --------------------------------------
@@ -102,10 +116,11 @@ Pykka internals relied on (pyproject pins ``pykka>=4.1,<4.6``; the conformance
 suite in tests/actors/test_pool_conformance.py must pass before widening it)
 --------------------------------------------------------------------------
 * The actor-type hooks ``Actor._create_actor_inbox``, ``Actor._create_future``,
-  ``Actor._start_actor_loop``, and the instance attributes ``Actor.__init__``
-  sets (``actor_urn``, ``actor_inbox``, ``actor_stopped``, ``_actor_ref``):
-  `PooledActor.__init__` sets them itself instead of calling
-  ``Actor.__init__`` (which allocates a ``threading.Event`` and a uuid4).
+  ``Actor._start_actor_loop``, and the attributes ``Actor.__init__`` sets
+  (``actor_urn``, ``actor_inbox``, ``actor_stopped``, ``_actor_ref`` behind the
+  ``actor_ref`` property): `PooledActor.__init__` sets ``actor_inbox`` and
+  provides the others as properties instead of calling ``Actor.__init__``
+  (which allocates a ``threading.Event``, a uuid4 and an `ActorRef`).
 * ``ActorRef.__init__`` copying ``actor_inbox``/``actor_stopped`` from the actor,
   ``ActorRef.tell``/``ask`` calling ``actor_stopped.is_set()`` and
   ``actor_inbox.put(Envelope(...))``; ``ActorRef.stop`` asking
@@ -122,10 +137,13 @@ suite in tests/actors/test_pool_conformance.py must pass before widening it)
   same semantics.
 * ``ThreadingFuture`` (subclassed by `PooledFuture`).
 
-Concurrency: the mailbox transitions that could lose or double-run an actor
-(idle <-> scheduled, alive -> dead) happen under the dispatcher's lock; the
-flags read without it (stopped, shutdown requested) only ever go one way.
-Tested on the GIL build of CPython 3.11 only.
+Concurrency: a mailbox is a ``list`` (append and ``pop(0)`` are single
+GIL-atomic operations); the transitions that could lose or double-run an actor
+(idle <-> scheduled, alive -> dead) happen under the mailbox's stripe lock (one
+of 32 per dispatcher, so producers of different actors rarely contend); the
+flags read without it (stopped, shutdown requested) only ever go one way. The
+set of live actors (for shutdown) is a ring through the mailboxes under the
+dispatcher's own lock. Tested on the GIL build of CPython 3.11 only.
 """
 
 from __future__ import annotations
@@ -651,9 +669,12 @@ class Dispatcher:
             budget -= 1
             item = pop(mailbox, 0)
             try:
-                if type(item) is not Envelope:  # posted bare: a tell, straight to on_receive
+                if type(item) is not Envelope:  # posted bare: a tell
                     reply_to = None
-                    receive(item)
+                    if type(item) is _ActorStop:
+                        handle(item)
+                    else:
+                        receive(item)  # straight to on_receive: never a Pykka proxy message
                     continue
                 reply_to = item.reply_to
                 response = handle(item.message)

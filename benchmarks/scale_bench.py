@@ -42,9 +42,12 @@ The measurements
    N schedules of (1) minus RSS before, divided by N.  The list holding the N ids
    is allocated before the baseline.
 3. sustained firings: N schedules staggered evenly over one interval, interval
-   ``N / 300,000 s`` (1,000 at 3.3 ms, 10,000 at 33 ms, 100,000 at 333 ms:
-   offered load 300,000 firings/s, more than either mechanism runs on 2 cores;
-   at 100,000/s tickwork kept up at N = 1,000, which hid its ceiling).  The
+   ``N / R s`` for two offered loads R: 100,000 firings/s (1,000 at 10 ms, 10,000
+   at 100 ms, 100,000 at 1 s) and 300,000 firings/s (3.3 ms, 33 ms, 333 ms).
+   Both exceed what either mechanism runs on 2 cores, but APScheduler does best
+   at the lighter overload and tickwork may keep up with it at N = 1,000, so
+   each mechanism's capacity (and the target's ratio) is its *best* rate of
+   the two loads.  The
    schedules are anchored in the future so nothing fires while they are
    created; after the first firings, 1 s of warm-up, then a 5 s window:
    executed targets per second (the target counts itself), CPU % of the whole
@@ -120,8 +123,13 @@ QUICK_SIZES = (1_000, 10_000)
 #: Interval of schedules that must never fire during a measurement (seconds).
 LONG_INTERVAL = 3600.0
 WARMUP_SCHEDULES = 100
-#: Offered load of the sustained measurement: N schedules every N / OFFERED_RATE s.
-OFFERED_RATE = 300_000
+#: Offered loads of the sustained measurement: N schedules every N / rate s; each
+#: load is its own cell kind ("sustained" + "100k"...).
+OFFERED_RATES = (100_000, 300_000)
+
+
+def _sustained_kind(rate: int) -> str:
+    return f"sustained{rate // 1000}k"
 SUSTAINED_WARMUP, SUSTAINED_SECONDS = 1.0, 5.0
 QUICK_SUSTAINED_WARMUP, QUICK_SUSTAINED_SECONDS = 0.5, 2.0
 HERD_SECONDS, QUICK_HERD_SECONDS = 5, 3
@@ -416,7 +424,9 @@ def child_lifecycle(mech: str, n: int) -> dict[str, Any]:
     }
 
 
-def child_sustained(mech: str, n: int, warmup: float, seconds: float, create_est_s: float) -> dict[str, Any]:
+def child_sustained(
+    mech: str, n: int, warmup: float, seconds: float, create_est_s: float, offered_rate: int
+) -> dict[str, Any]:
     m = _make(mech)
     cnt = itertools.count()
     tick = cnt.__next__
@@ -424,7 +434,7 @@ def child_sustained(mech: str, n: int, warmup: float, seconds: float, create_est
     def target() -> None:
         tick()
 
-    every_us = round(n / OFFERED_RATE * 1e6)
+    every_us = round(n / offered_rate * 1e6)
     # Anchors in the future, so nothing fires while the schedules are created.
     anchor0 = (int((time.time() + create_est_s + 0.3) * 1e6) // 1000) * 1000
     t0 = time.perf_counter()
@@ -617,8 +627,10 @@ def child_main(spec: dict[str, Any]) -> None:
     try:
         if kind == "lifecycle":
             out = child_lifecycle(spec["mech"], spec["n"])
-        elif kind == "sustained":
-            out = child_sustained(spec["mech"], spec["n"], spec["warmup"], spec["seconds"], spec["create_est_s"])
+        elif kind.startswith("sustained"):
+            out = child_sustained(
+                spec["mech"], spec["n"], spec["warmup"], spec["seconds"], spec["create_est_s"], spec["offered_rate"]
+            )
         elif kind == "herd":
             out = child_herd(spec["mech"], spec["n"], spec["herds"], spec["grace"], spec["create_est_s"])
         elif kind == "million":
@@ -818,11 +830,12 @@ class Bench:
         )
         for rep in range(self.reps):
             print(f"measuring sustained firings (run {rep + 1}/{self.reps})", file=log, flush=True)
-            for n in self.sizes:
-                for mech in self._order(rep):
-                    est = self._create_est(mech, n)
-                    spec = {"warmup": warm, "seconds": secs, "create_est_s": est}
-                    self._run("sustained", mech, n, spec, 90 + 3 * est + warm + secs)
+            for rate in OFFERED_RATES:
+                for n in self.sizes:
+                    for mech in self._order(rep):
+                        est = self._create_est(mech, n)
+                        spec = {"warmup": warm, "seconds": secs, "create_est_s": est, "offered_rate": rate}
+                        self._run(_sustained_kind(rate), mech, n, spec, 90 + 3 * est + warm + secs)
         herds = QUICK_HERD_SECONDS if self.quick else HERD_SECONDS
         for rep in range(self.reps):
             print(f"measuring aligned herds (run {rep + 1}/{self.reps})", file=log, flush=True)
@@ -931,48 +944,63 @@ class Bench:
         text += "\n  note: RSS MiB is the whole process with the N schedules (interpreter, libraries, threads included)"
         return text
 
+    def best_rate(self, mech: str, n: int) -> float | None:
+        """A mechanism's sustained capacity at N: its best rate over the offered loads."""
+        rates = [self.val(_sustained_kind(r), mech, n, "rate") for r in OFFERED_RATES]
+        known = [x for x in rates if x is not None]
+        return max(known) if known else None
+
     def table_sustained(self) -> str:
         headers = [
             "N", "interval", "offered/s", "mechanism", "executed/s", "% offered", "CPU %",
             "firings/CPU-s", "missed/s (self)", "tickwork x more firings",
         ]
         rows: list[Any] = []
-        notes = self._notes_for("sustained")
-        for n in self.sizes:
-            tw = self.val("sustained", "tickwork", n, "rate")
-            aps = self.val("sustained", "APScheduler", n, "rate")
-            for mech in MECHS:
-                c = self.cell("sustained", mech, n)
-                interval_ms = n / OFFERED_RATE * 1e3
-                offered = OFFERED_RATE
-                if c is None or not c.ok:
-                    rows.append([f"{n:,}", f"{interval_ms:.3g} ms", f"{offered:,}", mech] + [NA] * 5
-                                + [_x(tw, aps) if mech == "tickwork" else ""])
-                    if c is None and mech == "APScheduler":
-                        notes.append(f"APScheduler N={n:,}: {APS_ERROR}")
-                    continue
-                r = c.result or {}
-                rows.append([
-                    f"{n:,}", f"{r['interval_s'] * 1e3:.3g} ms", f"{r['offered']:,.0f}", mech,
-                    f"{r['rate']:,.0f}", fmt_num(r["rate"] / r["offered"] * 100, 1), fmt_num(r["cpu_pct"], 0),
-                    fmt_num(r["per_cpu_s"], 0), f"{r['missed_rate']:,.0f}",
-                    _x(tw, aps) if mech == "tickwork" else "",
-                ])
-                extra = f"{mech} N={n:,}: created in {r['create_s']:.2f} s, stop() {r['stop_s'] * 1e3:.0f} ms"
-                if r["late_start_s"] > 0:
-                    extra += f"; creation ended {r['late_start_s']:.2f} s after the first due time"
-                if not r["stop_ok"]:
-                    extra += "; stop() reported threads still running"
-                notes.append(extra)
-            rows.append("")
+        notes: list[str] = []
+        others, other_runs = "", ""
+        for rate in OFFERED_RATES:
+            kind = _sustained_kind(rate)
+            notes += self._notes_for(kind)
+            for n in self.sizes:
+                tw = self.val(kind, "tickwork", n, "rate")
+                aps = self.val(kind, "APScheduler", n, "rate")
+                for mech in MECHS:
+                    c = self.cell(kind, mech, n)
+                    interval_ms = n / rate * 1e3
+                    if c is None or not c.ok:
+                        rows.append([f"{n:,}", f"{interval_ms:.3g} ms", f"{rate:,}", mech] + [NA] * 5
+                                    + [_x(tw, aps) if mech == "tickwork" else ""])
+                        if c is None and mech == "APScheduler":
+                            notes.append(f"APScheduler N={n:,}: {APS_ERROR}")
+                        continue
+                    r = c.result or {}
+                    rows.append([
+                        f"{n:,}", f"{r['interval_s'] * 1e3:.3g} ms", f"{r['offered']:,.0f}", mech,
+                        f"{r['rate']:,.0f}", fmt_num(r["rate"] / r["offered"] * 100, 1), fmt_num(r["cpu_pct"], 0),
+                        fmt_num(r["per_cpu_s"], 0), f"{r['missed_rate']:,.0f}",
+                        _x(tw, aps) if mech == "tickwork" else "",
+                    ])
+                    extra = (
+                        f"{mech} N={n:,} at {rate:,}/s: created in {r['create_s']:.2f} s, "
+                        f"stop() {r['stop_s'] * 1e3:.0f} ms"
+                    )
+                    if r["late_start_s"] > 0:
+                        extra += f"; creation ended {r['late_start_s']:.2f} s after the first due time"
+                    if not r["stop_ok"]:
+                        extra += "; stop() reported threads still running"
+                    notes.append(extra)
+                rows.append("")
+            others += self._others_note(kind)
+            other_runs += self._other_runs_note(kind, lambda r: f"{r['rate']:,.0f}/s, CPU {r['cpu_pct']:.0f}%")
         rows.pop()
+        for n in self.sizes:
+            tw, aps = self.best_rate("tickwork", n), self.best_rate("APScheduler", n)
+            notes.append(
+                f"capacity (best of the two loads) at N={n:,}: tickwork {fmt_num(tw, 0)}/s, "
+                f"APScheduler {fmt_num(aps, 0)}/s ({_x(tw, aps)})"
+            )
         text = format_table(headers, rows, left=4)
-        return (
-            text
-            + "".join(f"\n  note: {x}" for x in notes)
-            + self._others_note("sustained")
-            + self._other_runs_note("sustained", lambda r: f"{r['rate']:,.0f}/s, CPU {r['cpu_pct']:.0f}%")
-        )
+        return text + "".join(f"\n  note: {x}" for x in notes) + others + other_runs
 
     def table_herd(self) -> str:
         headers = [
@@ -1081,11 +1109,11 @@ class Bench:
             out.append(f"{_verdict(v <= TARGET_RSS_BYTES)}  memory at N={MILLION:,}: tickwork {v:.0f} B/schedule "
                        f"<= {TARGET_RSS_BYTES} B")
         for n in self.sizes:
-            tw, aps = self.val("sustained", "tickwork", n, "rate"), self.val("sustained", "APScheduler", n, "rate")
+            tw, aps = self.best_rate("tickwork", n), self.best_rate("APScheduler", n)
             ok = None if tw is None or aps is None else tw >= TARGET_SUSTAINED_X * aps
             out.append(
-                f"{_verdict(ok)}  sustained N={n:,}: tickwork {fmt_num(tw, 0)}/s >= {TARGET_SUSTAINED_X:g} x "
-                f"APScheduler {fmt_num(aps, 0)}/s ({_x(tw, aps)})"
+                f"{_verdict(ok)}  sustained N={n:,} (best of both loads): tickwork {fmt_num(tw, 0)}/s >= "
+                f"{TARGET_SUSTAINED_X:g} x APScheduler {fmt_num(aps, 0)}/s ({_x(tw, aps)})"
             )
         n = TARGET_HERD_N
         missed = self.val("herd", "tickwork", n, "missed")
@@ -1146,7 +1174,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("2. Resident memory per schedule (RSS delta / N after gc.collect(), nothing firing)")
     print(bench.table_memory())
     print()
-    print(f"3. Sustained firings, trivial target, N staggered schedules every N/{OFFERED_RATE:,} s "
+    loads = " and ".join(f"N/{r:,} s" for r in OFFERED_RATES)
+    print(f"3. Sustained firings, trivial target, N staggered schedules every {loads} "
           f"({warm:g} s warm-up, {secs:g} s measured; CPU % of the process, 200 = both cores)")
     print(bench.table_sustained())
     print("  note: missed/s (self) is each mechanism's own count: tickwork's coalesced firings; APScheduler's "

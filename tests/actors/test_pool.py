@@ -16,7 +16,7 @@ import pykka
 import pytest
 from pykka._envelope import Envelope
 
-from actors.pool import STOP, Dispatcher, PooledActor, PooledFuture
+from actors.pool import STOP, Dispatcher, PooledActor, PooledFuture, run_here, run_turn
 
 TIMEOUT = 5.0
 
@@ -612,3 +612,118 @@ def test_an_idle_actor_costs_little_memory(make) -> None:
     assert per_actor < 2600, per_actor  # a ThreadingActor is ~22 KiB, mostly its thread
     for ref in refs:
         ref.tell(STOP)
+
+
+# -- runtime fast paths: launch, post, caller-run turns, lazy refs, the live ring --------
+
+
+class Recorder(PooledActor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[Any] = []
+        self.threads: list[str] = []
+
+    def on_receive(self, message: Any) -> Any:
+        self.seen.append(message)
+        self.threads.append(threading.current_thread().name)
+        return len(self.seen)
+
+
+def test_launch_returns_the_actor_and_makes_refs_and_urns_on_first_use(make) -> None:
+    d = make()
+    actor = Recorder.launch(dispatcher=d)
+    assert "_actor_ref" not in actor.__dict__ and "_urn_no" not in actor.__dict__
+    ref = actor.actor_ref
+    assert actor.actor_ref is ref  # one ref per actor
+    assert ref.actor_urn == actor.actor_urn == actor.actor_urn
+    other = Recorder.launch(dispatcher=d)
+    assert other.actor_urn != actor.actor_urn
+    assert ref.ask("x", timeout=TIMEOUT) == 1
+    assert ref.actor_stopped is actor.actor_inbox and not ref.actor_stopped.is_set()
+
+
+def test_post_is_a_tell_in_the_same_order(make) -> None:
+    d = make(workers=2)
+    actor = Recorder.launch(dispatcher=d)
+    ref = actor.actor_ref
+    for i in range(200):
+        if i % 2:
+            actor.actor_inbox.post(i)
+        else:
+            ref.tell(i)
+    assert ref.ask("end", timeout=TIMEOUT) == 201
+    assert actor.seen == [*range(200), "end"]
+
+
+def test_post_keeps_each_senders_order_under_concurrency(make) -> None:
+    d = make(workers=2)
+    actors = [Recorder.launch(dispatcher=d) for _ in range(4)]
+
+    def sender(k: int) -> None:
+        for i in range(500):
+            here: list[Any] = []
+            actors[i % 4].actor_inbox.post((k, i), here if i % 3 == 0 else None)
+            run_here(here)  # sometimes this thread takes the turn itself
+
+    threads = [threading.Thread(target=sender, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(TIMEOUT)
+    for a in actors:
+        assert a.actor_ref.ask("end", timeout=TIMEOUT) == 501
+        for k in range(4):
+            mine = [i for (kk, i) in a.seen[:-1] if kk == k]
+            assert mine == sorted(mine) and len(mine) == 125
+
+
+def test_run_here_runs_the_turn_on_the_calling_thread_as_a_worker(make) -> None:
+    d = make()
+
+    class Waits(PooledActor):
+        def on_receive(self, message: Any) -> Any:
+            self.thread = threading.current_thread()
+            with pytest.raises(RuntimeError, match="dispatcher worker thread"):
+                PooledFuture().get(timeout=1)  # blocking is refused here too
+            return None
+
+    actor = Waits.launch(dispatcher=d)
+    actor.actor_ref.ask("warm", timeout=TIMEOUT)  # on_start done, idle again
+    here: list[Any] = []
+    actor.actor_inbox.post("go", here)
+    assert here == [actor.actor_inbox]
+    run_here(here)
+    assert actor.thread is threading.current_thread()
+    with pytest.raises(pykka.Timeout):
+        PooledFuture().get(timeout=0.01)  # an ordinary thread again afterwards
+    assert actor.actor_inbox.post("again", True) is True
+    run_turn(actor.actor_inbox)
+
+
+def test_post_to_a_stopped_actor_raises_like_tell(make) -> None:
+    d = make()
+    actor = Recorder.launch(dispatcher=d)
+    actor.actor_ref.stop(timeout=TIMEOUT)
+    with pytest.raises(pykka.ActorDeadError):
+        actor.actor_inbox.post("late")
+
+
+def test_the_live_ring_counts_and_shutdown_stops_what_is_left(make) -> None:
+    d = make(workers=2)
+    deaths = DeathLog(expected=300)
+    actors = [Recorder.launch(dispatcher=d, on_death=deaths) for _ in range(300)]
+    assert d.actor_count == 300
+    for a in actors[::2]:
+        a.actor_inbox.post(STOP)
+    assert actors[-2].actor_stopped.wait(TIMEOUT)
+    for a in actors[::2]:
+        assert a.actor_stopped.wait(TIMEOUT)
+    deadline = threading.Event()
+    for _ in range(100):
+        if d.actor_count == 150:
+            break
+        deadline.wait(0.01)
+    assert d.actor_count == 150
+    assert d.shutdown(timeout=TIMEOUT)
+    assert deaths.done.wait(TIMEOUT)
+    assert d.actor_count == 0 and all(exc is None for _, exc in deaths.calls)
