@@ -128,6 +128,10 @@ WARMUP_SCHEDULES = 100
 OFFERED_RATES = (100_000, 300_000)
 
 
+def _ms_text(ms: float) -> str:
+    return f"{ms:,.0f} ms" if ms >= 100 else f"{ms:.3g} ms"
+
+
 def _sustained_kind(rate: int) -> str:
     return f"sustained{rate // 1000}k"
 SUSTAINED_WARMUP, SUSTAINED_SECONDS = 1.0, 5.0
@@ -968,14 +972,14 @@ class Bench:
                     c = self.cell(kind, mech, n)
                     interval_ms = n / rate * 1e3
                     if c is None or not c.ok:
-                        rows.append([f"{n:,}", f"{interval_ms:.3g} ms", f"{rate:,}", mech] + [NA] * 5
+                        rows.append([f"{n:,}", _ms_text(interval_ms), f"{rate:,}", mech] + [NA] * 5
                                     + [_x(tw, aps) if mech == "tickwork" else ""])
                         if c is None and mech == "APScheduler":
                             notes.append(f"APScheduler N={n:,}: {APS_ERROR}")
                         continue
                     r = c.result or {}
                     rows.append([
-                        f"{n:,}", f"{r['interval_s'] * 1e3:.3g} ms", f"{r['offered']:,.0f}", mech,
+                        f"{n:,}", _ms_text(r["interval_s"] * 1e3), f"{r['offered']:,.0f}", mech,
                         f"{r['rate']:,.0f}", fmt_num(r["rate"] / r["offered"] * 100, 1), fmt_num(r["cpu_pct"], 0),
                         fmt_num(r["per_cpu_s"], 0), f"{r['missed_rate']:,.0f}",
                         _x(tw, aps) if mech == "tickwork" else "",

@@ -1,0 +1,38 @@
+"""ScheduleState: the per-schedule lateness window and the rarely-set fields."""
+
+from __future__ import annotations
+
+from actors.state import LATENCY_WINDOW, ScheduleState
+from timekit import ScheduleAt
+
+
+def _state() -> ScheduleState:
+    return ScheduleState(
+        1, name="t", target=print, fn=print, args=(), kwargs={}, trigger=ScheduleAt.at_interval(1),
+        created_us=0, first_due_us=1_000_000, metadata={},
+    )
+
+
+def test_lateness_window_keeps_the_last_executions_and_clamps_to_35_minutes() -> None:
+    s = _state()
+    hour = 3_600_000_000
+    s.record_lateness(hour)
+    s.record_lateness(-hour)
+    assert s.late_max == hour  # exact
+    assert s.lateness_percentile(1.0) == 2**31 - 1  # the window holds 32-bit values
+    assert s.lateness_percentile(0.0) == -(2**31 - 1)
+    for i in range(LATENCY_WINDOW):
+        s.record_lateness(i)
+    assert sorted(s.late_ring or []) == list(range(LATENCY_WINDOW))
+    assert s.lateness_percentile(0.5) in (31, 32)
+
+
+def test_rare_fields_cost_nothing_until_set() -> None:
+    s = _state()
+    assert s._rare is None  # noqa: SLF001
+    assert (s.message, s.retries, s.last_error, s.metadata, s.unresolved) == (None, 0, None, {}, False)
+    s.catch_up_run = 0  # a default: still nothing allocated
+    assert s._rare is None  # noqa: SLF001
+    s.retries = 2
+    assert s._rare is not None and s.retries == 2 and s.message is None  # noqa: SLF001
+    assert not s.is_async and s.kind == "call"
