@@ -273,11 +273,11 @@ class ClockActor(OwnThreadActor):
         it = iter(due)
         try:
             for sid, deadline, gen in zip(it, it, it):
-                ref = resolve(sid)
+                actor = resolve(sid)
                 try:
-                    if ref is None:
+                    if actor is None:
                         raise pykka.ActorDeadError(sid)
-                    ref.actor_inbox.post(Tick(deadline, gen), here)
+                    actor.actor_inbox.post(Tick(deadline, gen), here)
                 except pykka.ActorDeadError:
                     # The schedule is gone (cleared, or stopped with the scheduler).
                     self._activity.done()

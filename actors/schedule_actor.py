@@ -91,10 +91,6 @@ class ScheduleActor(PooledActor):
         finally:
             self.rt.activity.done()
 
-    def post(self, message: Any) -> None:
-        """Tell without an envelope (the runtime's own messages)."""
-        self.actor_inbox.post(message)
-
     def on_failure(self, exc_type: Any, exc_value: Any, tb: Any) -> None:
         """Hand the unprocessed mailbox to the supervisor so nothing is lost."""
         salvage = []
