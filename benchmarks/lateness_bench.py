@@ -616,8 +616,7 @@ def run_scenario(
 
 def _median_run(runs: list[Cell]) -> Cell:
     """With --reps R: the run whose p99 is the median (the lower middle one for an
-    even R; the same rule for every
-    mechanism), noting what the other runs measured."""
+    even R; the same rule for every mechanism), noting what the others measured."""
     if len(runs) == 1:
         return runs[0]
     measured = sorted((c for c in runs if c.p99 is not None), key=lambda c: c.p99)  # type: ignore[arg-type, return-value]
