@@ -107,15 +107,7 @@ class _ClockInbox:
         while True:
             while q:
                 item = q.popleft()
-                t = type(item)
-                if t is int:
-                    if item >= 0:
-                        actor._arm(item)  # noqa: SLF001 - the inbox is part of the actor
-                    else:
-                        actor._armed.pop(~item, None)  # noqa: SLF001
-                elif t is _ArmTimeout:
-                    heapq.heappush(actor._timeouts, (item.deadline, item.sid, item.exec_no))  # noqa: SLF001
-                else:
+                if not actor._apply(item):  # noqa: SLF001 - the inbox is part of the actor
                     self.wake_tl = self.wake_wall = _NEVER  # not sleeping: the loop looks again
                     return item
             timeout = actor.fire_due()
@@ -163,15 +155,25 @@ class ClockActor(OwnThreadActor):
 
     # -- message handling ------------------------------------------------------
     def on_receive(self, message: Any) -> Any:
-        if type(message) is int:  # an arm or disarm told the slow way
-            if message >= 0:
-                self._arm(message)
-            else:
-                self._armed.pop(~message, None)
+        if self._apply(message):  # an arm, disarm or timeout told the slow way
             return None
         if type(message) is _Flush:
             return self._flush()
         raise TypeError(f"clock actor: unknown message {message!r}")
+
+    def _apply(self, item: Any) -> bool:
+        """Apply an arm, disarm or timeout message; False for any other message."""
+        t = type(item)
+        if t is int:
+            if item >= 0:
+                self._arm(item)
+            else:
+                self._armed.pop(~item, None)
+            return True
+        if t is _ArmTimeout:
+            heapq.heappush(self._timeouts, (item.deadline, item.sid, item.exec_no))
+            return True
+        return False
 
     def _arm(self, e: int) -> None:
         self._armed[e & _LOW32] = e >> 32 & _LOW64
@@ -295,15 +297,7 @@ class ClockActor(OwnThreadActor):
         others = []
         while q:
             item = q.popleft()
-            t = type(item)
-            if t is int:
-                if item >= 0:
-                    self._arm(item)
-                else:
-                    self._armed.pop(~item, None)
-            elif t is _ArmTimeout:
-                heapq.heappush(self._timeouts, (item.deadline, item.sid, item.exec_no))
-            else:
+            if not self._apply(item):
                 others.append(item)
         q.extendleft(reversed(others))
         before = self.ticks_sent

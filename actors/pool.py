@@ -156,7 +156,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from queue import SimpleQueue
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 import pykka
 from pykka import ActorDeadError, ActorRef, ActorRegistry, ThreadingFuture
@@ -368,7 +368,7 @@ class _Mailbox(list):  # type: ignore[type-arg]
             return
         dispatcher._runq.put(self)  # noqa: SLF001
 
-    def post(self, message: Any, here: list[_Mailbox] | bool | None = None) -> bool:
+    def post(self, message: Any, here: list[_Mailbox] | Literal[True] | None = None) -> bool:
         """The runtime's fast ``tell``: queue ``message`` bare (no `Envelope`, no future).
 
         Raises `pykka.ActorDeadError`, as ``tell`` does, once the actor is stopping.
@@ -391,10 +391,10 @@ class _Mailbox(list):  # type: ignore[type-arg]
             raise ActorDeadError(f"{self._actor or 'PooledActor'} is stopped")
         if here is True:
             return True
-        if here is not None and here is not False:
-            here.append(self)  # type: ignore[union-attr]
-        else:
+        if here is None:
             dispatcher._runq.put(self)  # noqa: SLF001
+        else:
+            here.append(self)
         return False
 
     # -- actor_stopped (the part of threading.Event that Pykka and users use) --
