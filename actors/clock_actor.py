@@ -21,7 +21,7 @@ import heapq
 import logging
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import pykka
 from pykka._envelope import Envelope
@@ -32,13 +32,37 @@ from actors.pool import run_here
 from actors.threaded import OwnThreadActor
 from actors.timebase import Timebase
 
-__all__ = ["ClockActor"]
+__all__ = ["ClockActor", "Lessee"]
 
 logger = logging.getLogger("tickwork")
 
 #: While wall-time deadlines are pending, re-read the wall clock at least this often
 #: (µs), so a wall clock stepped forward is noticed within a second.
 WALL_RECHECK_US = 1_000_000
+
+#: A timeline deadline this close (µs) is leased to an idle execution thread, which
+#: sleeps until it and delivers the tick itself (see `Lessee`).
+LEASE_AHEAD_US = 2_000
+
+
+class Lessee(Protocol):
+    """Where the clock leases deadlines that are about to come due (real time only).
+
+    A leased deadline leaves the clock: the lessee sleeps on one of its own
+    threads until the deadline, then delivers ``Tick(deadline, generation)`` and
+    runs the execution that follows on that same thread.  A lone firing then
+    costs one thread wake-up (the one the deadline needs anyway) instead of two:
+    the clock's, then the hand-off to an execution thread.
+    """
+
+    def spare(self) -> int:
+        """How many more leases it can take now (idle threads to sleep on them)."""
+        ...
+
+    def lease(self, sid: int, deadline: int, generation: int) -> None:
+        """Deliver ``Tick(deadline, generation)`` to ``sid`` at ``deadline`` (timeline µs);
+        the clock has added one activity token, which travels with the tick."""
+        ...
 
 
 class _ArmTimeout:
@@ -137,8 +161,10 @@ class ClockActor(OwnThreadActor):
         *,
         name: str = "tickwork-clock",
         daemon: bool = False,
+        lessee: Lessee | None = None,
     ) -> None:
         self.timebase = timebase
+        self._lessee = None if timebase.virtual else lessee
         self.waiter = timebase.clock.waiter()
         self._resolve = resolve
         self._activity = activity
@@ -206,7 +232,10 @@ class ClockActor(OwnThreadActor):
             self._send(self._pop_due(self._timeline, now))
             if self._timeline:
                 tt = (self._timeline[0] >> _DEADLINE) - _BIAS - now
-                timeout = tt if timeout is None else min(timeout, tt)
+                if self._lessee is not None:
+                    tt = self._lease(now, tt)  # type: ignore[assignment]
+                if tt is not None:
+                    timeout = tt if timeout is None else min(timeout, tt)
         if self._wall:
             now = tb.wall_us()
             self._send(self._pop_due(self._wall, now))
@@ -214,6 +243,36 @@ class ClockActor(OwnThreadActor):
                 wt = min((self._wall[0] >> _DEADLINE) - _BIAS - now, WALL_RECHECK_US)
                 timeout = wt if timeout is None else min(timeout, wt)
         return timeout
+
+    def _lease(self, now: int, tt: int) -> int | None:
+        """Lease the timeline deadlines due within `LEASE_AHEAD_US` to the lessee (as
+        many as it has room for); return µs until the clock must wake next for its
+        timeline (None: nothing left on it)."""
+        lessee = self._lessee
+        assert lessee is not None
+        if tt > LEASE_AHEAD_US:
+            return tt - LEASE_AHEAD_US  # wake when it is time to lease the next deadline
+        spare = lessee.spare()
+        if spare <= 0:
+            return tt  # no room: wake for the deadline itself
+        heap = self._timeline
+        armed = self._armed
+        horizon = (now + LEASE_AHEAD_US + 1 + _BIAS) << _DEADLINE
+        while heap and heap[0] < horizon and spare > 0:
+            e = heapq.heappop(heap)
+            sid = e & _LOW32
+            gen = e >> 32 & _LOW64
+            if armed.get(sid) != gen:
+                continue  # cancelled
+            del armed[sid]
+            self._activity.add()
+            self.ticks_sent += 1
+            spare -= 1
+            lessee.lease(sid, (e >> _DEADLINE) - _BIAS, gen)
+        if not heap:
+            return None
+        tt = (heap[0] >> _DEADLINE) - _BIAS - now
+        return tt - LEASE_AHEAD_US if tt > LEASE_AHEAD_US else tt
 
     def _pop_due(self, heap: list[int], now: int) -> list[int]:
         """Pop every entry due at ``now``: sid, deadline, generation of each live one,

@@ -24,7 +24,7 @@ _STOP = None
 class ExecutionPool:
     """A fixed-size pool of threads running zero-argument jobs in FIFO order."""
 
-    __slots__ = ("_daemon", "_lock", "_name", "_queue", "_size", "_stopped", "_threads")
+    __slots__ = ("_daemon", "_idle", "_lock", "_name", "_nappers", "_queue", "_size", "_stopped", "_threads")
 
     def __init__(self, size: int, *, name: str = "tickwork-exec", daemon: bool = False) -> None:
         if isinstance(size, bool) or not isinstance(size, int):
@@ -38,6 +38,10 @@ class ExecutionPool:
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._stopped = False
+        #: One item per thread waiting for a job (list append/pop are atomic).
+        self._idle: list[None] = []
+        #: Locks of the jobs sleeping in `nap`, released by `shutdown`.
+        self._nappers: set[threading.Lock] = set()
 
     @property
     def size(self) -> int:
@@ -60,6 +64,25 @@ class ExecutionPool:
             self._grow()
         self._queue.put(job)
 
+    def spare(self) -> int:
+        """Threads idle now beyond the jobs already queued, keeping one in reserve
+        for work that comes due unannounced (approximate: a hint, not a promise)."""
+        if self._stopped:
+            return 0
+        return len(self._idle) - self._queue.qsize() - 1
+
+    def nap(self, seconds: float) -> bool:
+        """Sleep ``seconds`` on the calling (pool) thread; False if `shutdown` cut it short."""
+        lock = threading.Lock()
+        lock.acquire()
+        self._nappers.add(lock)
+        try:
+            if self._stopped:
+                return False
+            return not lock.acquire(True, seconds) if seconds > 0 else True
+        finally:
+            self._nappers.discard(lock)
+
     def _grow(self) -> None:
         with self._lock:
             # One thread per submit until full: threads appear only when work does.
@@ -73,8 +96,11 @@ class ExecutionPool:
 
     def _run(self) -> None:
         get = self._queue.get
+        idle = self._idle
         while True:
+            idle.append(None)
             job = get()
+            idle.pop()
             if job is _STOP:
                 return
             try:
@@ -94,6 +120,11 @@ class ExecutionPool:
                 self._stopped = True
                 for _ in self._threads:
                     self._queue.put(_STOP)
+        for lock in list(self._nappers):
+            try:
+                lock.release()  # a napping job wakes now and sees the pool stopped
+            except RuntimeError:
+                pass  # it woke by itself meanwhile
         deadline = None if timeout is None else time.monotonic() + timeout
         ok = True
         for t in self._threads:

@@ -138,8 +138,15 @@ class ScheduleActor(PooledActor):
 
     def _tick(self, t: Tick) -> None:
         s = self.s
-        if t.generation != s.generation or s.cancelled or s._status not in (PENDING, RUNNING):  # noqa: SLF001
-            self.rt.activity.done()  # stale (updated, paused, cancelled) or a stray tell
+        if (
+            t.generation != s.generation
+            or t.scheduled_us != s.next_due_us
+            or s.cancelled
+            or s._status not in (PENDING, RUNNING)  # noqa: SLF001
+        ):
+            # Stale (updated, paused, cancelled), a firing already served (a restarted
+            # actor re-arms what may also be in flight) or a stray tell.
+            self.rt.activity.done()
             return
         if s.running:
             # Overlap: keep one pending firing; it starts when the execution ends.
