@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 import pykka
 
-from timekit import Clock, Duration, ScheduleAt, Timestamp
+from timekit import Clock, Duration, ScheduleAt, SystemClock, Timestamp
 
 from actors.activity import Activity
 from actors.clock_actor import FLUSH, ClockActor, arm, arm_timeout, disarm
@@ -118,7 +118,14 @@ class Runtime:
         self._leases_out = 0  # leases in flight (the clock thread's count)
         self._leases_returned: list[None] = []  # one item per lease ended
         self.clock_ref = ClockActor.start(
-            self.timebase, resolve, self.activity, name=f"{name}-clock", daemon=daemon, lessee=self
+            self.timebase,
+            resolve,
+            self.activity,
+            name=f"{name}-clock",
+            daemon=daemon,
+            # Leased deadlines are slept on with the OS's monotonic timeouts: only
+            # for the system clock (any other clock's time is its own business).
+            lessee=self if type(clock) is SystemClock else None,
         )
         self._clock_actor: ClockActor = self.clock_ref._actor_weakref()  # type: ignore[assignment]  # noqa: SLF001
         waiter = self._clock_actor.waiter

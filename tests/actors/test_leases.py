@@ -1,0 +1,162 @@
+"""Leased deadlines: the clock hands a deadline due within `LEASE_AHEAD_US` to an idle
+execution thread, which sleeps until it, delivers the tick and runs the execution.
+
+Real time (leases exist only on the system clock); every bound is generous and
+none decides speed: what is checked is that leased firings are never early, are
+all counted, and that cancel, pause and stop still win over a lease in flight.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from actors import Scheduler, ScheduleStatus
+from actors import clock_actor
+from actors.executor import ExecutionPool
+from actors.messages import Tick
+
+
+@pytest.fixture
+def real() -> Iterator[Scheduler]:
+    before = set(threading.enumerate())
+    s = Scheduler().start()
+    yield s
+    assert s.stop(timeout=10)
+    leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
+    assert not leaked, f"threads outlived stop(): {leaked}"
+
+
+def spy_leases(sched: Scheduler) -> tuple[list[tuple[int, int, int]], threading.Event]:
+    """Record the leases the clock makes (the clock calls ``runtime.lease``)."""
+    rt: Any = sched._rt  # noqa: SLF001
+    made: list[tuple[int, int, int]] = []
+    event = threading.Event()
+    real_lease = rt.lease
+
+    def lease(sid: int, deadline: int, generation: int) -> None:
+        made.append((sid, deadline, generation))
+        event.set()
+        real_lease(sid, deadline, generation)
+
+    rt.lease = lease
+    return made, event
+
+
+def test_leased_firings_run_on_execution_threads_never_early_and_all_counted(real: Scheduler) -> None:
+    made, _ = spy_leases(real)
+    calls: list[tuple[str, int]] = []
+    sid = real.schedule_at_interval(lambda: calls.append((threading.current_thread().name, time.monotonic_ns())), (), 0.03)
+    time.sleep(0.5)
+    assert real.cancel_schedule(sid)
+    assert real.wait_idle(10)
+    info = real.get_schedule(sid)
+    assert info is not None
+    assert made and {m[0] for m in made} == {sid}
+    assert len(calls) == info.execution_count >= 5
+    assert all("-exec-" in name for name, _ in calls)  # never the clock's thread
+    results = [r for r in real.get_execution_metrics() if r.schedule_id == sid]
+    assert len(results) == len(calls)
+    assert all(r.start_time >= r.scheduled_time for r in results)  # a lease never fires early
+    rt: Any = real._rt  # noqa: SLF001
+    assert rt.activity.count == 0
+
+
+def test_cancel_or_pause_while_a_lease_sleeps_wins(real: Scheduler, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(clock_actor, "LEASE_AHEAD_US", 300_000)  # leases 0.3 s ahead: time to act
+    made, leased = spy_leases(real)
+    calls: list[int] = []
+    a = real.schedule_at_interval(calls.append, (1,), 0.5)
+    assert leased.wait(5)
+    assert made[0][0] == a
+    assert real.cancel_schedule(a)  # the lease still sleeps (due 0.3 s after it was made)
+    leased.clear()
+    b = real.schedule_at_interval(calls.append, (2,), 0.5)
+    assert leased.wait(5)
+    assert made[-1][0] == b
+    assert real.pause(b)
+    time.sleep(0.5)  # both leased deadlines have passed
+    assert real.wait_idle(10)
+    assert calls == []
+    assert real.get_schedule(a).status is ScheduleStatus.CANCELLED  # type: ignore[union-attr]
+    assert real.get_schedule(b).status is ScheduleStatus.PAUSED  # type: ignore[union-attr]
+    assert real.get_schedule(b).missed_count == 0  # type: ignore[union-attr]
+
+
+def test_stop_wakes_a_sleeping_lease(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(clock_actor, "LEASE_AHEAD_US", 5_000_000)  # a lease sleeps up to 5 s
+    before = set(threading.enumerate())
+    sched = Scheduler().start()
+    made, leased = spy_leases(sched)
+    calls: list[int] = []
+    sched.schedule_at_interval(calls.append, (1,), 6)
+    assert leased.wait(5)
+    t0 = time.monotonic()
+    assert sched.stop(timeout=10)
+    assert time.monotonic() - t0 < 3  # not the lease's 5 s
+    assert calls == []
+    assert not [t for t in threading.enumerate() if t not in before and t.is_alive()]
+
+
+def test_a_tick_for_a_firing_already_served_is_ignored(real: Scheduler) -> None:
+    """A restarted actor re-arms its pending firing, which a lease may also hold:
+    the second tick for the same firing must not run it again."""
+    started = threading.Event()
+    calls: list[int] = []
+
+    def target() -> None:
+        calls.append(1)
+        started.set()
+
+    sid = real.schedule_at_interval(target, (), 3600)
+    rt: Any = real._rt  # noqa: SLF001
+    st = rt.states[sid]
+    first = Tick(st.next_due_us, st.generation)
+    rt.activity.add()  # what the clock does for each tick it sends
+    st.actor_ref.tell(first)
+    assert started.wait(5)
+    assert real.wait_idle(10)
+    rt.activity.add()
+    st.actor_ref.tell(first)  # the same firing again
+    assert real.wait_idle(10)
+    info = real.get_schedule(sid)
+    assert calls == [1]
+    assert info.execution_count == 1 and info.missed_count == 0  # type: ignore[union-attr]
+
+
+def test_pool_nap_sleeps_and_shutdown_cuts_it_short() -> None:
+    pool = ExecutionPool(2, name="nap-test")
+    pool.start()
+    t0 = time.monotonic()
+    out: list[bool] = []
+    done = threading.Event()
+    pool.submit(lambda: (out.append(pool.nap(0.05)), done.set()))
+    assert done.wait(5)
+    assert out == [True] and time.monotonic() - t0 >= 0.05
+    pool.submit(lambda: out.append(pool.nap(30)))
+    time.sleep(0.1)
+    t0 = time.monotonic()
+    assert pool.shutdown(timeout=10)
+    assert time.monotonic() - t0 < 5
+    assert out == [True, False]
+
+
+def test_pool_spare_counts_idle_threads_beyond_queued_work() -> None:
+    pool = ExecutionPool(3, name="spare-test")
+    pool.start()
+    deadline = time.monotonic() + 5
+    while pool.spare() != 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert pool.spare() == 2  # three idle, one kept in reserve
+    release = threading.Event()
+    pool.submit(release.wait)
+    while pool.spare() != 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert pool.spare() == 1
+    release.set()
+    assert pool.shutdown(timeout=10)
+    assert pool.spare() == 0
