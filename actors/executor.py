@@ -71,6 +71,10 @@ class ExecutionPool:
             return 0
         return len(self._idle) - self._queue.qsize() - 1
 
+    def backlog(self) -> int:
+        """Jobs queued and not yet started (approximate)."""
+        return self._queue.qsize()
+
     def nap(self, seconds: float) -> bool:
         """Sleep ``seconds`` on the calling (pool) thread; False if `shutdown` cut it short."""
         lock = threading.Lock()

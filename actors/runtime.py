@@ -115,6 +115,9 @@ class Runtime:
         #: An execution thread delivering a leased tick parks the execution here
         #: (``slot``) and runs it after the schedule actor's turn.
         self._here = threading.local()
+        #: Results of executions that finished while others waited (see `_run`).
+        self._later: deque[tuple[ScheduleState, _Done]] = deque()
+        self._later_queued = False
         self._leases_out = 0  # leases in flight (the clock thread's count)
         self._leases_returned: list[None] = []  # one item per lease ended
         self.clock_ref = ClockActor.start(
@@ -362,7 +365,29 @@ class Runtime:
             value, ok, error = None, False, exc
             logger.debug("tickwork: schedule %s raised %r", s.id, exc)
         finished = max(started, self.now_us(wall))
-        self._deliver(s, _Done(generation, scheduled, started, finished, ok, value, error, False, exec_no))
+        done = _Done(generation, scheduled, started, finished, ok, value, error, False, exec_no)
+        if timeout is None and self.pool.backlog():
+            # Executions are waiting: they start first, and this result is booked by
+            # a job queued behind them (a herd of firings all due at once starts
+            # sooner; nothing waits on a blocking target that is not already waiting).
+            # Not with a timeout: the booking must beat the timeout's tick.
+            self._later.append((s, done))
+            if not self._later_queued:
+                self._later_queued = True
+                try:
+                    self.pool.submit(self._book_later)
+                except RuntimeError:  # the pool is stopping: book now
+                    self._book_later()
+            return
+        self._deliver(s, done)
+
+    def _book_later(self) -> None:
+        """Book the results deferred by `_run` (a job of the execution pool)."""
+        self._later_queued = False  # before taking: a result deferred later asks again
+        later = self._later
+        while later:
+            s, done = later.popleft()
+            self._deliver(s, done)
 
     def _work(self, s: ScheduleState) -> Any:
         if s.kind == "call":

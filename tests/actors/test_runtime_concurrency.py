@@ -265,3 +265,56 @@ def test_ticks_still_queued_when_stop_begins_are_skipped_quietly(
     t0 = time.monotonic()
     assert sched.stop(timeout=10)
     assert time.monotonic() - t0 < 5
+
+
+def test_results_finished_while_others_wait_are_booked_behind_them(clock: VirtualClock) -> None:
+    """With executions queued, a finished one's result is booked by a job queued
+    behind them (so a herd starts sooner); every result is still booked, in order."""
+    sched = Scheduler(clock=clock, max_concurrent_executions=1).start()
+    try:
+        rt = sched._rt  # noqa: SLF001
+        assert rt is not None
+        deferred = []
+        real = rt._book_later  # noqa: SLF001
+
+        def spy() -> None:
+            deferred.append(len(rt._later))  # noqa: SLF001
+            real()
+
+        rt._book_later = spy  # noqa: SLF001
+        ids = [sched.schedule_at_interval(lambda: None, (), 1) for _ in range(50)]
+        run_for(sched, clock, 3)
+        assert deferred and sum(deferred) > 0  # the deferred path was taken
+        for sid in ids:
+            info = sched.get_schedule(sid)
+            assert info is not None and info.execution_count == 3 and info.missed_count == 0
+        assert sched.get_execution_stats()["total_executions"] == 150
+    finally:
+        assert sched.stop(timeout=10)
+
+
+def test_deferred_results_are_not_held_by_a_blocking_target() -> None:
+    """One execution thread blocks in user code; the other runs a queue of firings
+    and books their results although one of the two threads never comes back."""
+    sched = Scheduler(max_concurrent_executions=2).start()
+    release = threading.Event()
+    started = threading.Event()
+
+    def block() -> None:
+        started.set()
+        release.wait(30)
+
+    blocking = sched.schedule_in_seconds(block, (), 0)
+    try:
+        assert started.wait(10)
+        ids = [sched.schedule_at_interval(lambda: None, (), 0.2) for _ in range(20)]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if all(sched.get_schedule(i).execution_count >= 1 for i in ids):  # type: ignore[union-attr]
+                break
+            time.sleep(0.01)
+        assert all(sched.get_schedule(i).execution_count >= 1 for i in ids)  # type: ignore[union-attr]
+        assert sched.get_schedule(blocking).status is ScheduleStatus.RUNNING  # type: ignore[union-attr]
+    finally:
+        release.set()
+        assert sched.stop(timeout=10)
