@@ -384,9 +384,12 @@ class Runtime:
     def _book_later(self) -> None:
         """Book the results deferred by `_run` (a job of the execution pool)."""
         self._later_queued = False  # before taking: a result deferred later asks again
-        later = self._later
-        while later:
-            s, done = later.popleft()
+        pop = self._later.popleft
+        while True:
+            try:
+                s, done = pop()
+            except IndexError:  # empty (another thread may be booking the same batch)
+                return
             self._deliver(s, done)
 
     def _work(self, s: ScheduleState) -> Any:
