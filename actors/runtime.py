@@ -39,7 +39,7 @@ RUNNING = ScheduleStatus.RUNNING
 _STRIPES = 64
 #: Deadlines leased to execution threads at a time (see `ClockActor` and `Lessee`):
 #: enough for lone and sparse firings; under dense load more threads napping on
-#: leases would leave due work waiting (measured: 1 and 4 did worse than 2).
+#: leases would leave due work waiting (in our runs 1 and 4 did no better than 2).
 MAX_LEASES = 2
 
 
