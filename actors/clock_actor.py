@@ -13,6 +13,11 @@ The arm message *is* the heap entry: one int, ``(deadline + 2**62) << 97 | wall 
 generation << 32 | sid`` (a disarm is ``~sid``, a negative int).  It sorts by
 deadline, compares in C, and is the only object a pending deadline costs: arms
 queued during bulk creation are not garbage that leaves the allocator fragmented.
+
+On the system clock, a timeline deadline due within `LEASE_AHEAD_US` may be *leased*
+to the runtime (a `Lessee`): an idle execution thread sleeps until it, delivers the
+tick and runs the execution itself, so a lone firing wakes one thread, not two.
+The clock then wakes `LEASE_AHEAD_US` before its next timeline deadline.
 """
 
 from __future__ import annotations
@@ -365,7 +370,8 @@ class ClockActor(OwnThreadActor):
 
     @property
     def pending(self) -> int:
-        """Number of live deadlines (for tests and stats)."""
+        """Number of live deadlines held by the clock (for tests and stats; a
+        deadline leased to an execution thread, due within 2 ms, is not counted)."""
         return len(self._armed)
 
 

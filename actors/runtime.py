@@ -273,6 +273,8 @@ class Runtime:
 
     # -- leased deadlines (the clock's Lessee) -------------------------------------
     def spare(self) -> int:
+        """Leases the clock may make now: at most `MAX_LEASES` in flight, each on an
+        execution thread that is idle beyond the queued jobs and one in reserve."""
         if self.stopping:
             return 0
         returned = self._leases_returned
