@@ -105,7 +105,7 @@ class _ClockInbox:
 
     def __init__(self, actor: ClockActor) -> None:
         self._actor = actor
-        self._q: deque[Envelope[Any]] = deque()
+        self._q: deque[Any] = deque()  # envelopes, and bare arm/disarm/timeout messages
         #: When the clock thread will wake by itself, per base (None: only when woken).
         self.wake_tl: int | None = None
         self.wake_wall: int | None = None

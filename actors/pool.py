@@ -321,7 +321,7 @@ class _Mailbox(list):  # type: ignore[type-arg]
     _on_death = _ExtraField("on_death")
     _waiter = _ExtraField("waiter")
 
-    __hash__ = object.__hash__  # identity, not list equality: mailboxes live in sets
+    __hash__ = object.__hash__  # type: ignore[assignment]  # identity, not list equality: mailboxes live in sets
     __eq__ = object.__eq__  # type: ignore[assignment]
     __ne__ = object.__ne__  # type: ignore[assignment]
 

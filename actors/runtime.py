@@ -469,10 +469,10 @@ class Runtime:
                 return False
 
     def stats(self) -> dict[str, Any]:
-        return self.supervisor_ref.ask(STATS)  # type: ignore[no-any-return]
+        return self.supervisor_ref.ask(STATS)  # type: ignore[no-any-return, return-value]
 
     def history(self, limit: int | None) -> list[Any]:
-        return self.supervisor_ref.ask(_History(limit))  # type: ignore[no-any-return]
+        return self.supervisor_ref.ask(_History(limit))  # type: ignore[no-any-return, return-value]
 
     def shutdown(self, timeout: float) -> bool:
         """Stop firing, let executions in flight finish and be booked (and stored),

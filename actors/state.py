@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 from timekit import ScheduleAt
 
@@ -71,7 +71,10 @@ _RARE_DEFAULTS: dict[str, Any] = {
 }
 
 
-class _RareField:
+_T = TypeVar("_T")
+
+
+class _RareField(Generic[_T]):
     """A `ScheduleState` attribute stored in its `_Rare` part, made on the first
     write of a non-default value."""
 
@@ -81,13 +84,17 @@ class _RareField:
         self.name = name
         self.default = _RARE_DEFAULTS[name]
 
+    @overload
+    def __get__(self, obj: None, owner: Any = None) -> _RareField[_T]: ...
+    @overload
+    def __get__(self, obj: object, owner: Any = None) -> _T: ...
     def __get__(self, obj: Any, owner: Any = None) -> Any:
         if obj is None:
             return self
         rare = obj._rare  # noqa: SLF001
         return self.default if rare is None else getattr(rare, self.name)
 
-    def __set__(self, obj: Any, value: Any) -> None:
+    def __set__(self, obj: Any, value: _T) -> None:
         rare = obj._rare  # noqa: SLF001
         if rare is None:
             if value is self.default:
@@ -192,21 +199,21 @@ class ScheduleState:
         #: "call" (a function), "async" (a coroutine function) or "message".
         self.kind = "call"
 
-    catch_up_run: int = _RareField("catch_up_run")  # type: ignore[assignment]
-    pending_missed: int = _RareField("pending_missed")  # type: ignore[assignment]
-    run_scheduled_us: int = _RareField("run_scheduled_us")  # type: ignore[assignment]
-    run_started_us: int | None = _RareField("run_started_us")  # type: ignore[assignment]
-    encode: Callable[[Any], bytes] | None = _RareField("encode")  # type: ignore[assignment]
-    encoded: bytes | None = _RareField("encoded")  # type: ignore[assignment]
-    last_error: BaseException | None = _RareField("last_error")  # type: ignore[assignment]
-    loop: Any = _RareField("loop")
-    message: Any = _RareField("message")
-    metadata: dict[str, Any] = _RareField("metadata")  # type: ignore[assignment]
-    retries: int = _RareField("retries")  # type: ignore[assignment]
-    rng: Any = _RareField("rng")
-    send_cb: Callable[[bytes], Any] | None = _RareField("send_cb")  # type: ignore[assignment]
-    unresolved: bool = _RareField("unresolved")  # type: ignore[assignment]
-    update_cb: Callable[[Any], Any] | None = _RareField("update_cb")  # type: ignore[assignment]
+    catch_up_run = _RareField["int"]("catch_up_run")
+    pending_missed = _RareField["int"]("pending_missed")
+    run_scheduled_us = _RareField["int"]("run_scheduled_us")
+    run_started_us = _RareField["int | None"]("run_started_us")
+    encode = _RareField["Callable[[Any], bytes] | None"]("encode")
+    encoded = _RareField["bytes | None"]("encoded")
+    last_error = _RareField["BaseException | None"]("last_error")
+    loop = _RareField["Any"]("loop")
+    message = _RareField["Any"]("message")
+    metadata = _RareField["dict[str, Any]"]("metadata")
+    retries = _RareField["int"]("retries")
+    rng = _RareField["Any"]("rng")
+    send_cb = _RareField["Callable[[bytes], Any] | None"]("send_cb")
+    unresolved = _RareField["bool"]("unresolved")
+    update_cb = _RareField["Callable[[Any], Any] | None"]("update_cb")
 
     @property
     def is_async(self) -> bool:

@@ -20,7 +20,7 @@ class OwnThreadActor(pykka.ThreadingActor):
     def __init__(self, thread_name: str, daemon: bool) -> None:
         super().__init__()
         self._thread_name = thread_name
-        self.use_daemon_thread = daemon
+        self.use_daemon_thread = daemon  # type: ignore[misc]  # Pykka reads it per instance
 
     def _start_actor_loop(self) -> None:
         t = threading.Thread(target=self._actor_loop, name=self._thread_name, daemon=self.use_daemon_thread)

@@ -142,7 +142,7 @@ def build_encoder(
     namespace: dict[str, Any] = {"_encode": encode, "_slow": slow}
     gen = _Generator(namespace)
     try:
-        condition = gen.fields_cond(mi.type_info(cls))
+        condition = gen.fields_cond(mi.type_info(cls))  # type: ignore[arg-type]
     except _Unsupported:
         return None
     source = "\n".join(gen.sources) + (

@@ -265,7 +265,7 @@ class Protocol:
         except RecursionError:
             raise DecodeError("invalid message: nested too deeply") from None
         if msg.__class__ in self._unset_capable:
-            self._reject_unset(msg)
+            self._reject_unset(msg)  # type: ignore[arg-type]
         return msg  # type: ignore[no-any-return]
 
     def _reject_unset(self, msg: Message) -> None:

@@ -52,7 +52,7 @@ def enc_hook(obj: Any) -> Any:
 
 
 def _micros(obj: Any, code: int, what: str) -> int:
-    if obj.__class__ is not Ext or obj.code != code or len(obj.data) != 8:
+    if obj.__class__ is not Ext or obj.code != code or len(obj.data) != 8:  # type: ignore[arg-type]
         raise ValueError(f"Expected `{what}` (MessagePack ext {code} holding 8 bytes)")
     return _unpack(obj.data)[0]  # type: ignore[no-any-return]
 

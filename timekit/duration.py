@@ -175,12 +175,12 @@ def _parse(text: str) -> int:
         m = _COMPACT_PART.match(body, pos)
         if m is None:
             raise _parse_error(text)
-        unit = m.group(2)
-        rank = _COMPACT_RANK[unit]
+        unit_name = m.group(2)
+        rank = _COMPACT_RANK[unit_name]
         if rank <= last_rank:
             raise _parse_error(text, "give each unit once, largest first")
         last_rank = rank
-        total += Fraction(m.group(1)) * _COMPACT_UNITS[unit]
+        total += Fraction(m.group(1)) * _COMPACT_UNITS[unit_name]
         pos = m.end()
     total *= sign
     return _round_div(total.numerator, total.denominator)

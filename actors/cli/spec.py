@@ -522,7 +522,7 @@ def _trigger(decl: ScheduleDecl, path: str, problems: list[Problem]) -> tuple[Sc
             return ScheduleAt.at_interval(d), f"every {value.strip()}", None
         if kind == "at":
             t = Timestamp.parse(value)
-            return ScheduleAt.at_time(t), f"at {t.isoformat()}", zone_name_of(t.tz)
+            return ScheduleAt.at_time(t), f"at {t.isoformat()}", zone_name_of(t.tz) if t.tz is not None else "UTC"
         if kind == "daily":
             m = _DAILY.fullmatch(value.strip())
             if m is None:

@@ -312,7 +312,7 @@ def _semantic_problem(rec: StoredSchedule) -> str | None:
             typ = RETRY_KEYS.get(k)
             if typ is None:
                 return f"retry has unknown key {k!r} (expected {sorted(RETRY_KEYS)})"
-            if type(v) is not typ or (typ is int and v < 0):
+            if type(v) is not typ or (typ is int and v < 0):  # type: ignore[operator]
                 want = "an int >= 0" if typ is int else "a bool"
                 return f"retry[{k!r}] must be {want}, got {_repr.repr(v)}"
     try:
