@@ -14,10 +14,12 @@ generation << 32 | sid`` (a disarm is ``~sid``, a negative int).  It sorts by
 deadline, compares in C, and is the only object a pending deadline costs: arms
 queued during bulk creation are not garbage that leaves the allocator fragmented.
 
-On the system clock, a timeline deadline due within `LEASE_AHEAD_US` may be *leased*
-to the runtime (a `Lessee`): an idle execution thread sleeps until it, delivers the
-tick and runs the execution itself, so a lone firing wakes one thread, not two.
-The clock then wakes `LEASE_AHEAD_US` before its next timeline deadline.
+On the system clock, timeline deadlines may be *leased* to the runtime (a `Lessee`):
+`LEASE_AHEAD_US` before the earliest is due, the clock hands it and the others due
+within `LEASE_SPAN_US` after that (at most `LEASE_MAX`) to an idle execution thread,
+which sleeps until each in turn, delivers the tick and runs the execution itself,
+as a bare loop would: a firing wakes one thread, not two.  Deadlines stalled behind
+a long leased execution are taken back (`Lessee.reclaim`) and fired by the clock.
 """
 
 from __future__ import annotations
@@ -45,28 +47,42 @@ logger = logging.getLogger("tickwork")
 #: (µs), so a wall clock stepped forward is noticed within a second.
 WALL_RECHECK_US = 1_000_000
 
-#: A timeline deadline this close (µs) is leased to an idle execution thread, which
-#: sleeps until it and delivers the tick itself (see `Lessee`).
+#: The clock leases timeline deadlines to idle execution threads this long (µs)
+#: before the first of them is due (see `Lessee`) ...
 LEASE_AHEAD_US = 2_000
+#: ... taking every deadline due within this span (µs) after that, so that under
+#: dense load the clock wakes about once per span, not once per deadline ...
+LEASE_SPAN_US = 2_000
+#: ... at most this many per lease (a herd is shared out among threads).
+LEASE_MAX = 32
 
 
 class Lessee(Protocol):
     """Where the clock leases deadlines that are about to come due (real time only).
 
-    A leased deadline leaves the clock: the lessee sleeps on one of its own
-    threads until the deadline, then delivers ``Tick(deadline, generation)`` and
-    runs the execution that follows on that same thread.  A lone firing then
-    costs one thread wake-up (the one the deadline needs anyway) instead of two:
-    the clock's, then the hand-off to an execution thread.
+    A lease is a run of timeline deadlines, in order, handed to one of the
+    lessee's threads: it sleeps until each, delivers ``Tick(deadline,
+    generation)`` and runs the execution that follows on that same thread, like
+    a bare loop would.  A firing then costs one thread wake-up (the one its
+    deadline needs anyway) instead of two: the clock's, then the hand-off to an
+    execution thread.  If a leased execution runs long, the deadlines still
+    waiting behind it are handed back (`reclaim`) and fired by the clock.
     """
 
     def spare(self) -> int:
         """How many more leases it can take now (idle threads to sleep on them)."""
         ...
 
-    def lease(self, sid: int, deadline: int, generation: int) -> None:
-        """Deliver ``Tick(deadline, generation)`` to ``sid`` at ``deadline`` (timeline µs);
-        the clock has added one activity token, which travels with the tick."""
+    def lease(self, run: list[int]) -> None:
+        """Deliver each ``Tick(deadline, generation)`` of ``run`` (flat ``sid,
+        deadline, generation`` triples, timeline µs, in deadline order) at its
+        deadline; the clock has added one activity token per tick."""
+        ...
+
+    def reclaim(self, now: int) -> tuple[list[int], int | None]:
+        """Take back the deadlines of leases stalled behind a long execution (more
+        than the lessee's threshold overdue), as flat triples whose tokens travel with
+        them; and the µs until the clock should look again (None: no lease out)."""
         ...
 
 
@@ -232,15 +248,16 @@ class ClockActor(OwnThreadActor):
         if tb.virtual:
             nxt = self._fire_next_instant()
             return nxt if timeout is None else timeout if nxt is None else min(nxt, timeout)
-        if self._timeline:
+        if self._timeline or self._lessee is not None:
             now = tb.timeline_us()
-            self._send(self._pop_due(self._timeline, now))
-            if self._timeline:
-                tt = (self._timeline[0] >> _DEADLINE) - _BIAS - now
-                if self._lessee is not None:
-                    tt = self._lease(now, tt)  # type: ignore[assignment]
-                if tt is not None:
-                    timeout = tt if timeout is None else min(timeout, tt)
+            line = self._timeline
+            if line:
+                self._send(self._pop_due(line, now))
+            tt = (line[0] >> _DEADLINE) - _BIAS - now if line else None
+            if self._lessee is not None:
+                tt = self._lease(now, tt)
+            if tt is not None:
+                timeout = tt if timeout is None else min(timeout, tt)
         if self._wall:
             now = tb.wall_us()
             self._send(self._pop_due(self._wall, now))
@@ -249,35 +266,50 @@ class ClockActor(OwnThreadActor):
                 timeout = wt if timeout is None else min(timeout, wt)
         return timeout
 
-    def _lease(self, now: int, tt: int) -> int | None:
-        """Lease the timeline deadlines due within `LEASE_AHEAD_US` to the lessee (as
-        many as it has room for); return µs until the clock must wake next for its
-        timeline (None: nothing left on it)."""
+    def _lease(self, now: int, tt: int | None) -> int | None:
+        """Take back stalled leases and lease the timeline deadlines due soon to the
+        lessee (as many runs as it has room for); ``tt`` is µs until the earliest
+        timeline deadline.  Return µs until the clock must wake next for its
+        timeline (None: nothing on it and no lease out)."""
         lessee = self._lessee
         assert lessee is not None
-        if tt > LEASE_AHEAD_US:
-            return tt - LEASE_AHEAD_US  # wake when it is time to lease the next deadline
-        spare = lessee.spare()
-        if spare <= 0:
-            return tt  # no room: wake for the deadline itself
+        stolen, check = lessee.reclaim(now)
+        if stolen:
+            self._send(stolen, counted=True)
+        if tt is None:
+            return check
         heap = self._timeline
-        armed = self._armed
-        horizon = (now + LEASE_AHEAD_US + 1 + _BIAS) << _DEADLINE
-        while heap and heap[0] < horizon and spare > 0:
-            e = heapq.heappop(heap)
-            sid = e & _LOW32
-            gen = e >> 32 & _LOW64
-            if armed.get(sid) != gen:
-                continue  # cancelled
-            del armed[sid]
-            self._activity.add()
-            self.ticks_sent += 1
-            spare -= 1
-            lessee.lease(sid, (e >> _DEADLINE) - _BIAS, gen)
-        if not heap:
-            return None
-        tt = (heap[0] >> _DEADLINE) - _BIAS - now
-        return tt - LEASE_AHEAD_US if tt > LEASE_AHEAD_US else tt
+        if tt <= LEASE_AHEAD_US:
+            spare = lessee.spare()
+            armed = self._armed
+            horizon = (now + LEASE_AHEAD_US + LEASE_SPAN_US + 1 + _BIAS) << _DEADLINE
+            limit = 3 * LEASE_MAX
+            leased = False
+            while spare > 0 and heap and heap[0] < horizon:
+                run: list[int] = []
+                while heap and heap[0] < horizon and len(run) < limit:
+                    e = heapq.heappop(heap)
+                    sid = e & _LOW32
+                    gen = e >> 32 & _LOW64
+                    if armed.get(sid) != gen:
+                        continue  # cancelled
+                    del armed[sid]
+                    run += (sid, (e >> _DEADLINE) - _BIAS, gen)
+                if not run:
+                    break
+                n = len(run) // 3
+                self._activity.add(n)
+                self.ticks_sent += n
+                spare -= 1
+                lessee.lease(run)
+                leased = True
+            if leased:
+                check = lessee.reclaim(now)[1]  # when to look at the new leases
+            if not heap:
+                return check
+            tt = (heap[0] >> _DEADLINE) - _BIAS - now
+        wake = tt - LEASE_AHEAD_US if tt > LEASE_AHEAD_US else tt
+        return wake if check is None or wake < check else check
 
     def _pop_due(self, heap: list[int], now: int) -> list[int]:
         """Pop every entry due at ``now``: sid, deadline, generation of each live one,
@@ -327,13 +359,15 @@ class ClockActor(OwnThreadActor):
         self._send(due)
         return 0
 
-    def _send(self, due: list[int]) -> None:
+    def _send(self, due: list[int], counted: bool = False) -> None:
+        """Tell each due ``sid, deadline, generation`` its `Tick` (``counted``: the
+        activity tokens were added when these were leased)."""
         if not due:
             return
-        # Deliver the whole batch: one activity update, then the tells.
-        n = len(due) // 3
-        self._activity.add(n)
-        self.ticks_sent += n
+        if not counted:  # the whole batch: one activity update, then the tells
+            n = len(due) // 3
+            self._activity.add(n)
+            self.ticks_sent += n
         resolve = self._resolve
         here: list[Any] = []
         it = iter(due)
@@ -371,7 +405,7 @@ class ClockActor(OwnThreadActor):
     @property
     def pending(self) -> int:
         """Number of live deadlines held by the clock (for tests and stats; a
-        deadline leased to an execution thread, due within 2 ms, is not counted)."""
+        deadline leased to an execution thread, due within ~4 ms, is not counted)."""
         return len(self._armed)
 
 

@@ -37,10 +37,14 @@ logger = logging.getLogger("tickwork")
 
 RUNNING = ScheduleStatus.RUNNING
 _STRIPES = 64
-#: Deadlines leased to execution threads at a time (see `ClockActor` and `Lessee`):
-#: enough for lone and sparse firings; under dense load more threads napping on
-#: leases would leave due work waiting (in our runs 1 and 4 did no better than 2).
+#: Leases (runs of deadlines, see `ClockActor` and `Lessee`) out at a time, each
+#: held by one execution thread: one serves the next 2 ms while the other is
+#: still finishing the last; more would leave fewer threads for the rest.
 MAX_LEASES = 2
+#: A leased deadline this far overdue (µs) while the thread holding it runs an
+#: earlier execution is taken back by the clock (`Runtime.reclaim`), so a long
+#: target delays the firings leased after it by about this much at most.
+RECLAIM_AFTER_US = 1_000
 
 
 def to_trigger(when: Any) -> ScheduleAt:
@@ -118,8 +122,7 @@ class Runtime:
         #: Results of executions that finished while others waited (see `_run`).
         self._later: deque[tuple[ScheduleState, _Done]] = deque()
         self._later_queued = False
-        self._leases_out = 0  # leases in flight (the clock thread's count)
-        self._leases_returned: list[None] = []  # one item per lease ended
+        self._leases: list[_Lease] = []  # leases out (the clock thread's list)
         self.clock_ref = ClockActor.start(
             self.timebase,
             resolve,
@@ -273,57 +276,100 @@ class Runtime:
 
     # -- leased deadlines (the clock's Lessee) -------------------------------------
     def spare(self) -> int:
-        """Leases the clock may make now: at most `MAX_LEASES` in flight, each on an
+        """Leases the clock may make now: at most `MAX_LEASES` out, each on an
         execution thread that is idle beyond the queued jobs and one in reserve."""
         if self.stopping:
             return 0
-        returned = self._leases_returned
-        while returned:
-            returned.pop()
-            self._leases_out -= 1
-        room = min(MAX_LEASES - self._leases_out, self.pool.spare())
+        room = min(MAX_LEASES - len(self._leases), self.pool.spare())
         return room if room > 0 else 0
 
-    def lease(self, sid: int, deadline: int, generation: int) -> None:
-        self._leases_out += 1
+    def lease(self, run: list[int]) -> None:
+        lease = _Lease(self, run)
         try:
-            self.pool.submit(_Lease(self, sid, deadline, generation))
-        except RuntimeError:  # the pool stopped: the tick is dropped with its token
-            self._leases_out -= 1
-            self.activity.done()
+            self.pool.submit(lease)
+        except RuntimeError:  # the pool stopped: the ticks are dropped with their tokens
+            self.activity.done(len(run) // 3)
+            return
+        self._leases.append(lease)
 
-    def _leased(self, sid: int, deadline: int, generation: int) -> None:
-        """On an execution thread: sleep until ``deadline``, deliver the tick, and run
-        the execution it starts right here (no hand-off to another thread)."""
+    def reclaim(self, now: int) -> tuple[list[int], int | None]:
+        leases = self._leases
+        if not leases:
+            return _NOTHING, None
+        stolen: list[int] = []
+        check: int | None = None
+        for lease in leases[:]:
+            run = lease.run
+            i = lease.next
+            if i >= len(run):
+                leases.remove(lease)  # served (its thread may still finish the last one)
+                continue
+            left = run[i + 1] + RECLAIM_AFTER_US - now
+            if left <= 0:
+                if lease.inline:  # stalled behind a long execution: take the rest back
+                    with lease.lock:
+                        i = lease.next
+                        if lease.inline and i < len(run):
+                            stolen += run[i:]
+                            lease.next = len(run)
+                    if lease.next >= len(run):
+                        leases.remove(lease)
+                        continue
+                left = RECLAIM_AFTER_US  # late but moving (waiting for the GIL): look again
+            check = left if check is None or left < check else check
+        return stolen, check
+
+    def _leased(self, lease: _Lease) -> None:
+        """On an execution thread: for each deadline of the lease in turn, sleep until
+        it, deliver the tick, and run the execution it starts right here."""
         tb = self.timebase
         nap = self.pool.nap
+        states = self.states
+        here = self._here
+        run = lease.run
+        lock = lease.lock
         try:
             while True:
-                left = deadline - tb.timeline_us()
-                if left <= 0:
-                    break
-                if not nap(left / 1e6):
-                    self.activity.done()  # stop() under way
-                    return
+                with lock:
+                    i = lease.next
+                    if i >= len(run):
+                        return  # all served, or the clock took the rest back
+                    lease.next = i + 3
+                sid = run[i]
+                deadline = run[i + 1]
+                while True:
+                    left = deadline - tb.timeline_us()
+                    if left <= 0:
+                        break
+                    if not nap(left / 1e6):
+                        self.activity.done()  # stop() under way (the rest: below)
+                        return
+                st = states.get(sid)
+                actor = None if st is None else st.actor
+                here.slot = _ARMED
+                try:
+                    if actor is None:
+                        raise pykka.ActorDeadError(sid)
+                    mailbox = actor.actor_inbox
+                    if mailbox.post(Tick(deadline, run[i + 2]), True):
+                        run_turn(mailbox)  # the actor was idle: its turn runs here, and may park a job
+                except pykka.ActorDeadError:
+                    self.activity.done()  # the schedule is gone
+                finally:
+                    job = here.slot
+                    here.slot = None
+                if job is not _ARMED and job is not None:
+                    lease.inline = True
+                    try:
+                        job()
+                    finally:
+                        lease.inline = False
         finally:
-            self._leases_returned.append(None)  # the clock counts it (list.append is atomic)
-        st = self.states.get(sid)
-        actor = None if st is None else st.actor
-        here = self._here
-        here.slot = _ARMED
-        try:
-            if actor is None:
-                raise pykka.ActorDeadError(sid)
-            mailbox = actor.actor_inbox
-            if mailbox.post(Tick(deadline, generation), True):
-                run_turn(mailbox)  # the actor was idle: its turn runs here, and may park a job
-        except pykka.ActorDeadError:
-            self.activity.done()  # the schedule is gone
-        finally:
-            job = here.slot
-            here.slot = None
-        if job is not _ARMED and job is not None:
-            job()
+            with lock:
+                rest = (len(run) - lease.next) // 3
+                lease.next = len(run)
+            if rest:
+                self.activity.done(rest)  # stopped: their ticks are dropped with their tokens
 
     # -- executions ------------------------------------------------------------------
     def execute(self, s: ScheduleState, scheduled: int, generation: int, exec_no: int) -> None:
@@ -533,17 +579,23 @@ class _Job(msgspec.Struct, gc=False):
         self.rt._run(self.s, self.scheduled, self.generation, self.exec_no)  # noqa: SLF001
 
 
-class _Lease(msgspec.Struct, gc=False):
-    """A deadline the clock leased to the execution pool (see `Runtime._leased`)."""
+class _Lease:
+    """Deadlines the clock leased to one execution thread (see `Runtime._leased`)."""
 
-    rt: Runtime
-    sid: int
-    deadline: int
-    generation: int
+    __slots__ = ("inline", "lock", "next", "rt", "run")
+
+    def __init__(self, rt: Runtime, run: list[int]) -> None:
+        self.rt = rt
+        self.run = run  # flat sid, deadline, generation triples, in deadline order
+        self.next = 0  # index in run of the next triple to serve (under lock)
+        self.inline = False  # the thread is running an execution
+        self.lock = threading.Lock()
 
     def __call__(self) -> None:
-        self.rt._leased(self.sid, self.deadline, self.generation)  # noqa: SLF001
+        self.rt._leased(self)  # noqa: SLF001
 
+
+_NOTHING: list[int] = []
 
 #: ``Runtime._here.slot`` while a leased tick's turn runs and no execution is parked yet.
 _ARMED = object()

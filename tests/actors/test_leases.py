@@ -1,5 +1,6 @@
-"""Leased deadlines: the clock hands a deadline due within `LEASE_AHEAD_US` to an idle
-execution thread, which sleeps until it, delivers the tick and runs the execution.
+"""Leased deadlines: the clock hands the deadlines due soon (a *run*, in order) to an
+idle execution thread, which sleeps until each, delivers the tick and runs the
+execution; the clock takes back what waits behind a long execution.
 
 Real time (leases exist only on the system clock); every bound is generous and
 none decides speed: what is checked is that leased firings are never early, are
@@ -16,7 +17,8 @@ from typing import Any
 import pytest
 
 from actors import Scheduler, ScheduleStatus
-from actors import clock_actor
+from actors import clock_actor, runtime
+from timekit import Duration, ScheduleAt, Timestamp
 from actors.executor import ExecutionPool
 from actors.messages import Tick
 
@@ -38,10 +40,11 @@ def spy_leases(sched: Scheduler) -> tuple[list[tuple[int, int, int]], threading.
     event = threading.Event()
     real_lease = rt.lease
 
-    def lease(sid: int, deadline: int, generation: int) -> None:
-        made.append((sid, deadline, generation))
+    def lease(run: list[int]) -> None:
+        it = iter(run)
+        made.extend(zip(it, it, it))
         event.set()
-        real_lease(sid, deadline, generation)
+        real_lease(run)
 
     rt.lease = lease
     return made, event
@@ -64,6 +67,73 @@ def test_leased_firings_run_on_execution_threads_never_early_and_all_counted(rea
     assert all(r.start_time >= r.scheduled_time for r in results)  # a lease never fires early
     rt: Any = real._rt  # noqa: SLF001
     assert rt.activity.count == 0
+
+
+def at_interval(sched: Scheduler, target: Any, first_in_us: int, every_us: int) -> int:
+    """An interval schedule whose first firing is ``first_in_us`` from now."""
+    start = sched.clock.now_us() + first_in_us - every_us
+    return sched.schedule(target, (), ScheduleAt.at_interval(Duration(every_us), start=Timestamp(start)))
+
+
+def test_a_run_of_deadlines_is_served_in_order_never_early_and_all_counted(real: Scheduler) -> None:
+    made, _ = spy_leases(real)
+    calls: dict[int, list[int]] = {}
+    sids = []
+    for k in range(40):  # 40 schedules, first firings 0.25 ms apart, every 20 ms
+        box: list[int] = []
+        sid = at_interval(real, lambda box=box: box.append(time.monotonic_ns()), 200_000 + 250 * k, 20_000)
+        calls[sid] = box
+        sids.append(sid)
+    time.sleep(0.5)
+    for sid in sids:
+        assert real.cancel_schedule(sid)
+    assert real.wait_idle(10)
+    rt: Any = real._rt  # noqa: SLF001
+    assert rt.activity.count == 0
+    results = [r for r in real.get_execution_metrics() if r.schedule_id in calls]
+    assert len(results) == sum(len(b) for b in calls.values()) == real.get_execution_stats()["total_executions"]
+    assert all(r.start_time >= r.scheduled_time for r in results)
+    for sid in sids:  # each schedule's own firings: in order, one per 20 ms grid point
+        mine = sorted(r.scheduled_time.micros for r in results if r.schedule_id == sid)
+        assert mine == [mine[0] + 20_000 * j for j in range(len(mine))]
+    leased = {m[0] for m in made}
+    assert leased and leased <= set(sids)
+
+
+def test_a_long_execution_does_not_hold_back_the_deadlines_leased_after_it(
+    real: Scheduler, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A and B are due 0.5 ms apart, so one run holds both; A blocks until B has
+    run: the clock must take B back (`Runtime.reclaim`) and fire it itself."""
+    runs: list[list[int]] = []
+    rt: Any = real._rt  # noqa: SLF001
+    real_lease = rt.lease
+    monkeypatch.setattr(rt, "lease", lambda run: (runs.append(list(run)), real_lease(run)))
+    reclaimed: list[int] = []
+    real_reclaim = rt.reclaim
+
+    def reclaim(now: int) -> tuple[list[int], int | None]:
+        stolen, check = real_reclaim(now)
+        reclaimed.extend(stolen[0::3])
+        return stolen, check
+
+    monkeypatch.setattr(rt, "reclaim", reclaim)
+    release = threading.Event()
+    b_ran = threading.Event()
+    a = at_interval(real, lambda: release.wait(10), 300_000, 3_600_000_000)
+    b = at_interval(real, b_ran.set, 300_500, 3_600_000_000)
+    assert b_ran.wait(5), "B waited for A's execution to end"
+    assert not release.is_set()
+    release.set()
+    assert real.wait_idle(10)
+    together = [r for r in runs if a in r[0::3] and b in r[0::3]]
+    assert together, f"A and B were not leased in one run: {runs}"
+    assert b in reclaimed
+    for sid in (a, b):
+        info = real.get_schedule(sid)
+        assert info is not None and info.execution_count == 1 and info.missed_count == 0
+    late = [r for r in real.get_execution_metrics() if r.schedule_id == b][0]
+    assert late.start_time >= late.scheduled_time
 
 
 def test_cancel_or_pause_while_a_lease_sleeps_wins(real: Scheduler, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -94,6 +164,7 @@ def test_stop_wakes_a_sleeping_lease(monkeypatch: pytest.MonkeyPatch) -> None:
     made, leased = spy_leases(sched)
     calls: list[int] = []
     sched.schedule_at_interval(calls.append, (1,), 6)
+    sched.schedule_at_interval(calls.append, (2,), 6.001)  # the same run: it is dropped whole
     assert leased.wait(5)
     t0 = time.monotonic()
     assert sched.stop(timeout=10)
