@@ -304,6 +304,10 @@ class Runtime:
             if i >= len(run):
                 leases.remove(lease)  # served (its thread may still finish the last one)
                 continue
+            if i == 0:
+                i = 3  # the first deadline waits behind no execution: look from the second
+                if i >= len(run):
+                    continue  # a lone deadline: nothing can stall behind it
             left = run[i + 1] + RECLAIM_AFTER_US - now
             if left <= 0:
                 if lease.inline:  # stalled behind a long execution: take the rest back
