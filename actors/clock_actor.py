@@ -54,7 +54,7 @@ LEASE_AHEAD_US = 2_000
 #: dense load the clock wakes about once per span, not once per deadline ...
 LEASE_SPAN_US = 2_000
 #: ... at most this many per lease (a herd is shared out among threads).
-LEASE_MAX = 32
+LEASE_MAX = 64
 
 
 class Lessee(Protocol):
