@@ -55,8 +55,15 @@ matching); due times inside the measured window without a call are "lost"
 
 * lateness = call time - due time; p50/p99/max over every matched firing.
 * drift = per schedule, (lateness of its last matched firing) - (lateness of
-  its first); "avg" is the mean over schedules, "max" the largest.  Anchored
-  mechanisms should show ~0; the sleep loop grows.  A mechanism that skips
+  its first), both chosen among firings due with the same *herd* (the same set
+  of schedules due at that instant; the pair of such firings farthest apart):
+  a firing's lateness depends on how many others are due with it, and in the
+  aligned scenario herd sizes change from grid point to grid point (the pattern
+  repeats only every 25.2 s), so comparing a firing in a herd of 600 with one in
+  a herd of 300 would measure herd size, not drift.  In the staggered scenario
+  nearly every firing is alone and this is simply the last and the first.
+  "avg" is the mean over schedules, "max" the largest.  Anchored mechanisms
+  should show ~0; the sleep loop grows.  A mechanism that skips
   firings (tickwork coalesces a schedule's overdue firings into one run, an
   APScheduler job at max_instances is skipped) shows it as drift and as lost
   firings, since the k-th call then serves a later due time.
@@ -538,19 +545,46 @@ def run_cell(mech: Mechanism, n: int, aligned: bool, timing: Timing, hog: bool) 
     return cell
 
 
+def _herds(plan: Plan) -> dict[int, int]:
+    """Due time -> an id of the set of schedules due at that instant (its herd)."""
+    members: dict[int, list[int]] = {}
+    for i in range(plan.n):
+        f, e = plan.first[i], plan.every[i]
+        for k in plan.measured(i):
+            members.setdefault(f + k * e, []).append(i)
+    ids: dict[tuple[int, ...], int] = {}
+    return {t: ids.setdefault(tuple(m), len(ids)) for t, m in members.items()}
+
+
+def _drift(lats: list[int], dues: list[int], herd: dict[int, int]) -> int | None:
+    """Lateness of a schedule's last firing minus its first, both taken among firings
+    due with the same herd (the pair of like firings farthest apart); None if none."""
+    first: dict[int, int] = {}
+    best: tuple[int, int, int] | None = None  # (span, first index, last index)
+    for j, t in enumerate(dues):
+        h = herd[t]
+        j0 = first.setdefault(h, j)
+        if j > j0 and (best is None or j - j0 > best[0]):
+            best = (j - j0, j0, j)
+    return None if best is None else lats[best[2]] - lats[best[1]]
+
+
 def _analyse(cell: Cell, plan: Plan, bufs: list[list[int]]) -> None:
     """Sequential matching: schedule i's k-th call is for its k-th due time."""
     lat: list[int] = []
     drifts: list[int] = []
     firings = expected = 0
+    herd = _herds(plan)
     for i in range(plan.n):
         ks = plan.measured(i)
         calls = bufs[i]
         f, e = plan.first[i], plan.every[i]
-        mine = [calls[k] - (f + k * e) for k in ks if k < len(calls)]
+        dues = [f + k * e for k in ks if k < len(calls)]
+        mine = [calls[k] - d for k, d in zip(ks, dues)]
         lat += mine
-        if len(mine) >= 2:
-            drifts.append(mine[-1] - mine[0])
+        d = _drift(mine, dues, herd)
+        if d is not None:
+            drifts.append(d)
         firings += len(mine)
         expected += len(ks)
     lat.sort()
