@@ -38,6 +38,7 @@ from actors.messages import Tick, _Timeout
 from actors.pool import run_here
 from actors.threaded import OwnThreadActor
 from actors.timebase import Timebase
+from actors.timerslack import tighten_timer_slack
 
 __all__ = ["ClockActor", "Lessee"]
 
@@ -199,6 +200,9 @@ class ClockActor(OwnThreadActor):
 
     def _create_actor_inbox(self) -> _ClockInbox:  # type: ignore[override]
         return _ClockInbox(self)
+
+    def on_start(self) -> None:
+        tighten_timer_slack()  # this thread sleeps until deadlines
 
     # -- message handling ------------------------------------------------------
     def on_receive(self, message: Any) -> Any:

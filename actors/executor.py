@@ -14,6 +14,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from actors.timerslack import tighten_timer_slack
+
 __all__ = ["ExecutionPool"]
 
 logger = logging.getLogger("tickwork")
@@ -99,6 +101,7 @@ class ExecutionPool:
             t.start()
 
     def _run(self) -> None:
+        tighten_timer_slack()  # leased deadlines are slept on here
         get = self._queue.get
         idle = self._idle
         while True:
