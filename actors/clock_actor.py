@@ -307,8 +307,10 @@ class ClockActor(OwnThreadActor):
                 spare -= 1
                 lessee.lease(run)
                 leased = True
-            if leased:
-                check = lessee.reclaim(now)[1]  # when to look at the new leases
+            if leased:  # when to look at the new leases (and anything stalled since)
+                stolen, check = lessee.reclaim(now)
+                if stolen:
+                    self._send(stolen, counted=True)
             if not heap:
                 return check
             tt = (heap[0] >> _DEADLINE) - _BIAS - now
