@@ -231,3 +231,56 @@ def test_pool_spare_counts_idle_threads_beyond_queued_work() -> None:
     release.set()
     assert pool.shutdown(timeout=10)
     assert pool.spare() == 0
+
+
+class _Inbox:
+    def __init__(self, got: list[Any]) -> None:
+        self.got = got
+
+    def post(self, message: Any, here: Any = None) -> bool:
+        self.got.append(message)
+        return False  # "busy": nothing for the clock to run itself
+
+
+class _FakeActor:
+    def __init__(self, got: list[Any]) -> None:
+        self.actor_inbox = _Inbox(got)
+
+
+class _StallingLessee:
+    """Takes one lease; its second look finds a deadline stalled behind an execution."""
+
+    def __init__(self, stalled: list[int]) -> None:
+        self.stalled = stalled
+        self.looks = 0
+        self.leased: list[list[int]] = []
+
+    def spare(self) -> int:
+        return 1 - len(self.leased)
+
+    def lease(self, run: list[int]) -> None:
+        self.leased.append(run)
+
+    def reclaim(self, now: int) -> tuple[list[int], int | None]:
+        self.looks += 1
+        return (self.stalled, 500) if self.looks == 2 else ([], None)
+
+
+def test_the_clock_sends_what_any_look_reclaims_with_the_tokens_it_already_holds() -> None:
+    from actors.activity import Activity
+    from actors.clock_actor import ClockActor, arm
+    from actors.timebase import Timebase
+    from timekit import SystemClock
+
+    got: list[Any] = []
+    activity = Activity()
+    stalled = [7, 1_000, 3]  # sid 7, due at 1,000 µs, generation 3: leased earlier, stalled
+    lessee = _StallingLessee(list(stalled))
+    clock = ClockActor(Timebase(SystemClock()), lambda sid: _FakeActor(got), activity, lessee=lessee)
+    now = 10_000
+    clock._apply(arm(1, 1, now + 500, False))  # noqa: SLF001 - due within the lease window
+    wake = clock._lease(now, 500)  # noqa: SLF001
+    assert lessee.leased == [[1, now + 500, 1]]
+    assert activity.count == 1  # the new lease's token; the reclaimed tick brought its own
+    assert [(t.scheduled_us, t.generation) for t in got] == [(1_000, 3)]
+    assert wake == 500
