@@ -284,3 +284,79 @@ def test_the_clock_sends_what_any_look_reclaims_with_the_tokens_it_already_holds
     assert activity.count == 1  # the new lease's token; the reclaimed tick brought its own
     assert [(t.scheduled_us, t.generation) for t in got] == [(1_000, 3)]
     assert wake == 500
+
+
+def _past_run(sched: Scheduler, sids: list[int], late_us: int = 10_000) -> runtime._Lease:
+    """A lease of one firing per schedule, all already ``late_us`` overdue (what a
+    lease thread that fell behind holds), with the tokens the clock would give."""
+    rt: Any = sched._rt  # noqa: SLF001
+    base = rt.timebase.timeline_us() - late_us
+    run: list[int] = []
+    for j, sid in enumerate(sids):
+        st = rt.states[sid]
+        st.next_due_us = base + j
+        rt.activity.add()
+        run += [sid, base + j, st.generation]
+    return runtime._Lease(rt, run)  # noqa: SLF001
+
+
+def test_a_lease_that_is_behind_calls_its_targets_first_and_books_them_after(real: Scheduler) -> None:
+    rt: Any = real._rt  # noqa: SLF001
+    seen: list[bool] = []  # at each call: was the previous schedule's execution still unbooked?
+    sids: list[int] = []
+
+    def target(k: int) -> None:
+        if k:
+            seen.append(rt.states[sids[k - 1]].running)
+
+    sids += [real.schedule(target, (k,), ScheduleAt.at_interval(Duration(3_600_000_000))) for k in range(5)]
+    lease = _past_run(real, sids)
+    rt._leased(lease)  # noqa: SLF001 - on this thread, as an execution thread would
+    assert seen == [True, True, True, True]  # behind: each next target ran before the booking
+    assert not any(rt.states[sid].running for sid in sids)  # ...and all were booked by the end
+    assert real.wait_idle(10)
+    assert rt.activity.count == 0
+    for sid in sids:
+        info = real.get_schedule(sid)
+        assert info is not None and info.execution_count == 1 and info.status is ScheduleStatus.PENDING
+    assert real.get_execution_stats()["total_executions"] == 5
+
+
+def test_a_lease_on_time_books_each_result_before_the_next_firing(real: Scheduler) -> None:
+    rt: Any = real._rt  # noqa: SLF001
+    seen: list[bool] = []
+    sids: list[int] = []
+
+    def target(k: int) -> None:
+        if k:
+            seen.append(rt.states[sids[k - 1]].running)
+
+    sids += [real.schedule(target, (k,), ScheduleAt.at_interval(Duration(3_600_000_000))) for k in range(3)]
+    lease = _past_run(real, sids, late_us=0)
+    now = rt.timebase.timeline_us()
+    for j in range(3):
+        lease.run[3 * j + 1] = now + 20_000 * (j + 1)  # 20 ms apart, in the future
+        rt.states[sids[j]].next_due_us = lease.run[3 * j + 1]
+    rt._leased(lease)  # noqa: SLF001
+    assert seen == [False, False]
+    assert real.wait_idle(10)
+
+
+def test_a_long_nap_wakes_early_and_naps_the_rest(real: Scheduler, monkeypatch: pytest.MonkeyPatch) -> None:
+    rt: Any = real._rt  # noqa: SLF001
+    naps: list[float] = []
+    real_nap = ExecutionPool.nap
+    monkeypatch.setattr(ExecutionPool, "nap", lambda self, s: (naps.append(s), real_nap(self, s))[1])
+    ran: list[int] = []
+    sid = real.schedule(lambda: ran.append(time.monotonic_ns()), (), ScheduleAt.at_interval(Duration(3_600_000_000)))
+    lease = _past_run(real, [sid], late_us=0)
+    due = lease.run[1] = rt.timebase.timeline_us() + 30_000
+    rt.states[sid].next_due_us = due
+    rt._leased(lease)  # noqa: SLF001
+    assert len(naps) >= 2
+    assert naps[0] <= (30_000 - runtime.NAP_MARGIN_US) / 1e6  # woke early...
+    assert max(naps[1:]) <= 2 * runtime.NAP_MARGIN_US / 1e6  # ...and napped the rest briefly
+    assert len(ran) == 1
+    assert real.wait_idle(10)
+    result = [r for r in real.get_execution_metrics() if r.schedule_id == sid][0]
+    assert result.start_time >= result.scheduled_time  # never early

@@ -1,0 +1,104 @@
+"""The supervisor's drains: on real time, after booking a batch it rests for
+`DRAIN_PAUSE` instead of being woken for every few records; its inbox hands it a
+`DRAIN` of its own when the rest is over, and asks drain first (never stale)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+from pykka._envelope import Envelope
+
+from actors import Scheduler, supervisor
+from actors.supervisor import DRAIN, _SupervisorInbox
+
+
+def test_inbox_without_rest_is_a_plain_fifo() -> None:
+    inbox = _SupervisorInbox()
+    assert inbox.empty()
+    inbox.put(Envelope(1))
+    inbox.put(Envelope(2))
+    assert not inbox.empty()
+    assert [inbox.get().message, inbox.get().message] == [1, 2]
+    assert inbox.empty()
+
+
+def test_a_resting_inbox_returns_what_arrives_at_once_and_a_drain_when_the_rest_is_over() -> None:
+    inbox = _SupervisorInbox()
+    inbox.rest_until = time.monotonic() + 0.2
+    inbox.put(Envelope("ask"))
+    t0 = time.monotonic()
+    assert inbox.get().message == "ask"  # a message does not wait for the rest
+    assert time.monotonic() - t0 < 0.15
+    got = inbox.get()
+    assert got.message is DRAIN and time.monotonic() - t0 >= 0.15
+    assert inbox.rest_until is None
+    inbox.put(Envelope(3))
+    assert inbox.get().message == 3  # no rest: no DRAIN of its own
+
+
+def test_busy_supervisor_is_told_to_drain_far_less_often_than_results_arrive(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(supervisor, "DRAIN_PAUSE", 0.1)
+    before = set(threading.enumerate())
+    sched = Scheduler().start()
+    rt: Any = sched._rt  # noqa: SLF001
+    drains = 0
+    real_tell = rt._sup_tell  # noqa: SLF001
+
+    def tell(message: Any) -> None:
+        nonlocal drains
+        drains += message is DRAIN
+        real_tell(message)
+
+    rt._sup_tell = tell  # noqa: SLF001
+    calls: list[int] = []
+    for k in range(20):
+        sched.schedule_at_interval(calls.append, (k,), 0.005)
+    time.sleep(0.6)
+    sched.cancel_all()
+    assert sched.wait_idle(10)  # the rest ends with a drain of its own: nothing waits forever
+    stats = sched.get_execution_stats()
+    assert stats["total_executions"] == len(calls) > 200
+    assert drains < 30  # ~one per 0.1 s rest, not one per few records
+    assert rt.activity.count == 0
+    assert sched.stop(timeout=10)
+    assert not [t for t in threading.enumerate() if t not in before and t.is_alive()]
+
+
+def test_asks_see_every_result_even_while_the_supervisor_rests(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(supervisor, "DRAIN_PAUSE", 5.0)  # a rest far longer than the test
+    sched = Scheduler().start()
+    rt: Any = sched._rt  # noqa: SLF001
+    try:
+        sup = rt._supervisor  # noqa: SLF001
+        for k in (1, 2):
+            sched.schedule_in_seconds(lambda: None, (), 0.01)
+            deadline = time.monotonic() + 5
+            while not rt.records and sup.total < k:  # the result is waiting, or booked
+                assert time.monotonic() < deadline
+                time.sleep(0.001)
+            t0 = time.monotonic()
+            # The second result waits in a rest that no record cuts short: the ask drains it.
+            assert sched.get_execution_stats()["total_executions"] == k
+            assert time.monotonic() - t0 < 2.5  # not the 5 s rest
+        assert len(sched.get_execution_metrics()) == 2
+    finally:
+        assert sched.stop(timeout=10)
+
+
+def test_virtual_time_never_rests() -> None:
+    from timekit import Duration, VirtualClock
+
+    clock = VirtualClock()
+    sched = Scheduler(clock=clock).start()
+    try:
+        calls: list[int] = []
+        sched.schedule_at_interval(calls.append, (1,), 1)
+        clock.advance(Duration.from_seconds(50))
+        assert sched.wait_idle(10)
+        assert len(calls) == 50
+        assert sched._rt._supervisor._inbox.rest_until is None  # noqa: SLF001
+    finally:
+        assert sched.stop(timeout=10)
