@@ -41,9 +41,10 @@ _STRIPES = 64
 #: held by one execution thread: one serves the next 2 ms while the other is
 #: still finishing the last; more would leave fewer threads for the rest.
 MAX_LEASES = 2
-#: A leased deadline this far overdue (µs) while the thread holding it runs an
-#: earlier execution is taken back by the clock (`Runtime.reclaim`), so a long
-#: target delays the firings leased after it by about this much at most.
+#: When an execution on a leased thread has run this long (µs) while the next
+#: deadline of its run is due, the clock takes back the rest of the run
+#: (`Runtime.reclaim`): a long target delays the firings leased after it by about
+#: this much at most.
 RECLAIM_AFTER_US = 1_000
 #: A leased thread napping longer than twice this (µs) wakes this much before the
 #: deadline and naps the rest: a thread idle for a millisecond or more wakes
@@ -312,18 +313,24 @@ class Runtime:
                 i = 3  # the first deadline waits behind no execution: look from the second
                 if i >= len(run):
                     continue  # a lone deadline: nothing can stall behind it
-            left = run[i + 1] + RECLAIM_AFTER_US - now
+            since = lease.inline
+            due = run[i + 1]
+            # Stalled: an execution has run RECLAIM_AFTER_US while the next deadline
+            # waits behind it (not merely behind: a thread serving a herd of quick
+            # targets in order keeps its run).
+            left = (due if since is None or since < due else since) + RECLAIM_AFTER_US - now
+            if left <= 0 and since is not None:
+                with lease.lock:
+                    i = lease.next
+                    since = lease.inline
+                    if since is not None and now - since >= RECLAIM_AFTER_US and i < len(run):
+                        stolen += run[i:]
+                        lease.next = len(run)
+                if lease.next >= len(run):
+                    leases.remove(lease)
+                    continue
             if left <= 0:
-                if lease.inline:  # stalled behind a long execution: take the rest back
-                    with lease.lock:
-                        i = lease.next
-                        if lease.inline and i < len(run):
-                            stolen += run[i:]
-                            lease.next = len(run)
-                    if lease.next >= len(run):
-                        leases.remove(lease)
-                        continue
-                left = RECLAIM_AFTER_US  # late but moving (waiting for the GIL): look again
+                left = RECLAIM_AFTER_US  # late but moving (or waiting for the GIL): look again
             check = left if check is None or left < check else check
         return stolen, check
 
@@ -373,14 +380,15 @@ class Runtime:
                 if job is not _ARMED and job is not None:
                     # Behind (the next deadline has passed too): book this result
                     # after the next target has been called, not before.
-                    behind = i + 4 < len(run) and run[i + 4] <= tb.timeline_us()
+                    now = tb.timeline_us()
+                    behind = i + 4 < len(run) and run[i + 4] <= now
                     if behind:
                         here.later = later
-                    lease.inline = True
+                    lease.inline = now
                     try:
                         job()
                     finally:
-                        lease.inline = False
+                        lease.inline = None
                         if behind:
                             here.later = None
                 if later and not (i + 4 < len(run) and run[i + 4] <= tb.timeline_us()):
@@ -624,7 +632,7 @@ class _Lease:
         self.rt = rt
         self.run = run  # flat sid, deadline, generation triples, in deadline order
         self.next = 0  # index in run of the next triple to serve (under lock)
-        self.inline = False  # the thread is running an execution
+        self.inline: int | None = None  # since when (timeline µs) the thread runs an execution
         self.lock = threading.Lock()
 
     def __call__(self) -> None:
