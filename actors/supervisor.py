@@ -8,8 +8,8 @@ callback that hangs holds one execution thread and never the statistics.
 from __future__ import annotations
 
 import logging
-from collections import deque
 import time
+from collections import deque
 from queue import Empty, SimpleQueue
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -155,7 +155,7 @@ class SupervisorActor(OwnThreadActor):
         self.callback_errors = 0
         self._parked: dict[int, list[Any]] = {}
 
-    def _create_actor_inbox(self) -> Any:
+    def _create_actor_inbox(self) -> _SupervisorInbox:  # type: ignore[override]  # as ClockActor's
         self._inbox = inbox = _SupervisorInbox()
         return inbox
 
