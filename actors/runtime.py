@@ -318,7 +318,7 @@ class Runtime:
             # Stalled: an execution has run RECLAIM_AFTER_US while the next deadline
             # waits behind it (not merely behind: a thread serving a herd of quick
             # targets in order keeps its run).
-            left = (due if since is None or since < due else since) + RECLAIM_AFTER_US - now
+            left = (due if since is None else max(due, since)) + RECLAIM_AFTER_US - now
             if left <= 0 and since is not None:
                 with lease.lock:
                     i = lease.next
@@ -445,6 +445,7 @@ class Runtime:
             logger.debug("tickwork: schedule %s raised %r", s.id, exc)
         finished = max(started, self.now_us(wall))
         done = _Done(generation, scheduled, started, finished, ok, value, error, False, exec_no)
+        # Not with a timeout below: the booking must beat the timeout's tick.
         if timeout is None:
             later = self._here.__dict__.get("later")
             if later is not None:
@@ -452,19 +453,18 @@ class Runtime:
                 # and books this result when it has a moment (see `_leased`).
                 later.append((s, done))
                 return
-        if timeout is None and self.pool.backlog():
-            # Executions are waiting: they start first, and this result is booked by
-            # a job queued behind them (a herd of firings all due at once starts
-            # sooner; nothing waits on a blocking target that is not already waiting).
-            # Not with a timeout: the booking must beat the timeout's tick.
-            self._later.append((s, done))
-            if not self._later_queued:
-                self._later_queued = True
-                try:
-                    self.pool.submit(self._book_later)
-                except RuntimeError:  # the pool is stopping: book now
-                    self._book_later()
-            return
+            if self.pool.backlog():
+                # Executions are waiting: they start first, and this result is booked
+                # by a job queued behind them (a herd of firings all due at once starts
+                # sooner; nothing waits on a blocking target that is not already waiting).
+                self._later.append((s, done))
+                if not self._later_queued:
+                    self._later_queued = True
+                    try:
+                        self.pool.submit(self._book_later)
+                    except RuntimeError:  # the pool is stopping: book now
+                        self._book_later()
+                return
         self._deliver(s, done)
 
     def _book(self, results: list[tuple[ScheduleState, _Done]]) -> None:
