@@ -234,8 +234,12 @@ class SupervisorActor(OwnThreadActor):
                 else:
                     continue
                 # Callbacks run on the execution pool; the token is freed after them.
-                submit(partial(self._run_callbacks, _result(r), exec_cbs, ecbs))
+                result = _result(r)
                 held += 1
+                try:
+                    submit(partial(self._run_callbacks, result, exec_cbs, ecbs))
+                except RuntimeError:  # the pool has stopped (stop() under way): run them here
+                    self._run_callbacks(result, exec_cbs, ecbs)
         finally:
             self.total += done
             self.succeeded += ok

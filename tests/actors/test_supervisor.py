@@ -102,3 +102,46 @@ def test_virtual_time_never_rests() -> None:
         assert sched._rt._supervisor._inbox.rest_until is None  # noqa: SLF001
     finally:
         assert sched.stop(timeout=10)
+
+
+def test_an_execution_that_ends_during_stop_is_booked_and_its_callbacks_run(caplog: pytest.LogCaptureFixture) -> None:
+    # stop() lets executions in flight finish; by the time the supervisor books one, the
+    # execution pool has stopped: its callbacks run on the supervisor instead (they used
+    # to kill the supervisor with "the execution pool is stopped", unbooked and uncalled).
+    from timekit import Duration, VirtualClock
+
+    clock = VirtualClock()
+    sched = Scheduler(clock=clock).start()
+    seen: list[Any] = []
+    errors: list[Any] = []
+    sched.add_execution_callback(seen.append)
+    sched.add_error_callback(lambda sid, exc: errors.append((sid, exc)))
+    started = threading.Semaphore(0)
+    release = threading.Event()
+
+    def slow(fail: bool) -> str:
+        started.release()
+        release.wait(10)
+        if fail:
+            raise ValueError("boom")
+        return "done"
+
+    ok_id = sched.schedule_in_seconds(slow, (False,), 1)
+    bad_id = sched.schedule_in_seconds(slow, (True,), 1)
+    clock.advance(Duration.from_seconds(1))
+    assert started.acquire(timeout=10) and started.acquire(timeout=10)  # both running
+    stopped: list[bool] = []
+    stopper = threading.Thread(target=lambda: stopped.append(sched.stop(timeout=10)))
+    stopper.start()
+    deadline = time.monotonic() + 10
+    pool = sched._rt.pool  # noqa: SLF001
+    while not pool._stopped and time.monotonic() < deadline:  # noqa: SLF001
+        time.sleep(0.001)
+    release.set()  # both finish after the pool has stopped taking jobs, while stop() waits
+    stopper.join(15)
+    assert not stopper.is_alive()
+    assert stopped == [True]
+    assert sorted((r.schedule_id, r.success) for r in seen) == [(ok_id, True), (bad_id, False)]
+    assert [(sid, str(exc)) for sid, exc in errors] == [(bad_id, "boom")]
+    assert sched.get_execution_stats()["total_executions"] == 2
+    assert not [r for r in caplog.records if r.levelname == "ERROR" and "pool is stopped" in r.getMessage() + str(r.exc_info)]
