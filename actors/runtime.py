@@ -192,7 +192,11 @@ class Runtime:
 
     def check_message(self, s: ScheduleState, message: Any) -> None:
         encode = s.encode
-        assert encode is not None
+        if s.kind != "message" or encode is None:
+            raise TypeError(
+                f"schedule {s.id} is not a periodic message: message= applies only to schedules "
+                "made with schedule_message(); pass args/kwargs to change a function's arguments"
+            )
         try:
             encode(message)
         except (ValueError, TypeError) as exc:

@@ -547,12 +547,16 @@ class Scheduler:
         return sum(self.cancel_schedule(i) for i in ids)
 
     def get_scheduled_messages(self) -> dict[int, dict[str, Any]]:
-        """``{id: {"message": msg, "interval": seconds}}`` for active periodic messages."""
+        """``{id: {"message": msg, "interval": seconds}}`` for active periodic messages
+        (``interval`` is None for one rescheduled to a time, daily or cron trigger)."""
         rt = self._rt
         if rt is None:
             return {}
         return {
-            s.id: {"message": s.message, "interval": s.trigger.every.total_seconds()}
+            s.id: {
+                "message": s.message,
+                "interval": s.trigger.every.total_seconds() if s.trigger.is_interval() else None,
+            }
             for s in list(rt.states.values())
             if s.kind == "message" and s.status.is_active
         }

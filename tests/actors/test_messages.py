@@ -166,3 +166,18 @@ def test_many_threads_schedule_and_cancel_messages(sched: Scheduler) -> None:
         t.join(30)
     assert not errors
     assert sched.get_scheduled_messages() == {}
+
+
+def test_a_message_rescheduled_to_a_time_is_listed_without_an_interval(sched: Scheduler, clock: VirtualClock) -> None:
+    hb = Heartbeat(timestamp=0, sequence=0)
+    sid = sched.schedule_message(hb, 0.1, lambda b: None, protocol=P)
+    assert sched.wait_idle(5)
+    assert sched.reschedule(sid, sched.now() + Duration.from_seconds(10))
+    assert sched.get_scheduled_messages() == {sid: {"message": hb, "interval": None}}
+
+
+def test_updating_a_function_schedule_with_a_message_is_a_clear_type_error(sched: Scheduler) -> None:
+    sid = sched.schedule_at_interval(lambda: None, (), 1)
+    with pytest.raises(TypeError, match="not a periodic message"):
+        sched.update(sid, message=Heartbeat(timestamp=0, sequence=0))
+    assert sched.get_schedule(sid).status.is_active  # nothing lost
