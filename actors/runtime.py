@@ -547,6 +547,17 @@ class Runtime:
                 pass
 
     # -- facade helpers -------------------------------------------------------------
+    def on_own_thread(self) -> bool:
+        """True on one of this runtime's threads (execution pool, dispatcher, clock,
+        supervisor): where a target or callback runs."""
+        me = threading.current_thread()
+        return (
+            me in self.pool.threads
+            or me in self.dispatcher.threads
+            or me is self._clock_actor.thread
+            or me is self._supervisor.thread
+        )
+
     def flush(self, timeout: float | None) -> bool:
         return bool(self.clock_ref.ask(FLUSH, timeout=timeout))
 

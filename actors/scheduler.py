@@ -207,6 +207,11 @@ class Scheduler:
         Returns True if everything ended within ``timeout`` seconds; a target still
         running user code after that is left to finish on its own thread and
         reported in the log.
+
+        Called from inside one of this scheduler's own targets or callbacks, it cannot
+        wait for the execution that called it: firing stops at once, the rest of the
+        shutdown runs on a helper thread once the caller has returned, and it returns
+        True without waiting.
         """
         with self._lock:
             if self._stopped:
@@ -214,6 +219,12 @@ class Scheduler:
             self._stopped = True
             rt = self._rt
         if rt is None:
+            return True
+        if rt.on_own_thread():
+            rt.stopping = True  # nothing starts from now on
+            threading.Thread(
+                target=rt.shutdown, args=(timeout,), name=f"{self._name}-stop", daemon=self._daemon
+            ).start()
             return True
         return rt.shutdown(timeout)
 

@@ -6,6 +6,7 @@ import asyncio
 import random
 import threading
 import time
+from typing import Any
 
 import pytest
 from runtime_support import START, run_for
@@ -318,3 +319,38 @@ def test_deferred_results_are_not_held_by_a_blocking_target() -> None:
     finally:
         release.set()
         assert sched.stop(timeout=10)
+
+
+@pytest.mark.parametrize("where", ["target", "execution callback"])
+def test_stop_from_inside_a_target_or_callback_finishes_on_a_helper_thread(where: str) -> None:
+    # stop() cannot wait for the execution that calls it (it used to try, and raised
+    # "cannot join current thread" half-way, leaving the supervisor and dispatcher running).
+    from timekit import VirtualClock
+
+    before = set(threading.enumerate())
+    clock = VirtualClock()
+    sched = Scheduler(clock=clock, name="stop-inside").start()
+    got: list[Any] = []
+
+    def stop_here(*_: Any) -> None:
+        got.append(sched.stop(timeout=10))
+
+    if where == "target":
+        sid = sched.schedule_in_seconds(stop_here, (), 1)
+    else:
+        sched.add_execution_callback(stop_here)
+        sid = sched.schedule_in_seconds(lambda: None, (), 1)
+    clock.advance(Duration.from_seconds(1))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and (
+        not got or [t for t in threading.enumerate() if t not in before and t.is_alive()]
+    ):
+        time.sleep(0.01)
+    assert got == [True]
+    assert not [t.name for t in threading.enumerate() if t not in before and t.is_alive()]
+    info = sched.get_schedule(sid)
+    assert info is not None and info.status is ScheduleStatus.COMPLETED
+    assert sched.get_execution_stats()["total_executions"] == 1
+    assert sched.stop(timeout=1)  # idempotent
+    with pytest.raises(RuntimeError, match="stopped"):
+        sched.schedule_in_seconds(print, (), 1)
