@@ -4,6 +4,7 @@ the schedule actors call (arming deadlines, running work, recording results)."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import random
 import threading
@@ -586,14 +587,27 @@ class Runtime:
         Stopping is not cancelling: durable schedules stay in the store as they are.
         """
         self.stopping = True  # executions not yet started are skipped from now on
-        for fut in list(self.async_inflight):
-            fut.cancel()  # coroutines still running on the event loop are cancelled
         deadline = time.monotonic() + timeout
 
         def left() -> float:
             return max(0.01, deadline - time.monotonic())
 
         ok = True
+        inflight = list(self.async_inflight)
+        if inflight:
+            # Coroutines running on their event loop finish, as threaded targets do;
+            # those still running at the timeout are cancelled. Not waited for when
+            # stop() was called on an event loop's own thread (they could not progress).
+            try:
+                asyncio.get_running_loop()
+                on_loop = True
+            except RuntimeError:
+                on_loop = False
+            if not on_loop:
+                _, running = concurrent.futures.wait(inflight, timeout=max(0.0, deadline - time.monotonic()))
+                ok = not running
+            for fut in inflight:
+                fut.cancel()  # no-op for those that finished
         try:
             self.clock_ref.stop(block=True, timeout=left())  # no more ticks
         except pykka.Timeout:

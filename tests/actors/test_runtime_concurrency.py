@@ -214,7 +214,37 @@ def test_ten_thousand_schedules_over_a_virtual_day(clock: VirtualClock) -> None:
         assert START  # anchor of the virtual day
 
 
-def test_stop_cancels_a_running_coroutine_quietly(clock: VirtualClock, caplog: pytest.LogCaptureFixture) -> None:
+def test_stop_lets_a_running_coroutine_finish(clock: VirtualClock, caplog: pytest.LogCaptureFixture) -> None:
+    # As a threaded target does (it used to be cancelled at once: a durable one-shot was
+    # then stored as FAILED with a CancelledError).
+    finished = []
+
+    async def main() -> None:
+        started = asyncio.Event()
+
+        async def job() -> str:
+            started.set()
+            await asyncio.sleep(0.2)
+            finished.append(True)
+            return "done"
+
+        sched = Scheduler(clock=clock).start()
+        sid = sched.schedule_in_seconds(job, (), 0)
+        clock.advance(Duration.from_seconds(1))
+        await asyncio.wait_for(started.wait(), 5)
+        assert await asyncio.get_running_loop().run_in_executor(None, sched.stop, 10)
+        info = sched.get_schedule(sid)
+        assert info is not None and info.status is ScheduleStatus.COMPLETED
+        assert sched.get_execution_stats()["successful_executions"] == 1
+
+    asyncio.run(main())
+    assert finished == [True]
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+
+
+def test_stop_cancels_a_coroutine_still_running_at_its_timeout_quietly(
+    clock: VirtualClock, caplog: pytest.LogCaptureFixture
+) -> None:
     cancelled = []
 
     async def main() -> None:
@@ -228,10 +258,11 @@ def test_stop_cancels_a_running_coroutine_quietly(clock: VirtualClock, caplog: p
                 cancelled.append(True)
                 raise
 
-        async with Scheduler(clock=clock) as sched:
-            sched.schedule_in_seconds(job, (), 0)
-            clock.advance(Duration.from_seconds(1))
-            await asyncio.wait_for(started.wait(), 5)
+        sched = Scheduler(clock=clock).start()
+        sched.schedule_in_seconds(job, (), 0)
+        clock.advance(Duration.from_seconds(1))
+        await asyncio.wait_for(started.wait(), 5)
+        assert not await asyncio.get_running_loop().run_in_executor(None, sched.stop, 0.3)
         await asyncio.sleep(0.05)
 
     asyncio.run(main())
