@@ -214,59 +214,51 @@ def test_ten_thousand_schedules_over_a_virtual_day(clock: VirtualClock) -> None:
         assert START  # anchor of the virtual day
 
 
-def test_stop_lets_a_running_coroutine_finish(clock: VirtualClock, caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize(
+    ("runs_for", "timeout", "stopped_in_time", "outcome"),
+    [(0.2, 10, True, "finished"), (30, 0.3, False, "cancelled")],
+    ids=["finishes", "cancelled-at-timeout"],
+)
+def test_stop_lets_a_running_coroutine_finish_until_its_timeout(
+    clock: VirtualClock,
+    caplog: pytest.LogCaptureFixture,
+    runs_for: float,
+    timeout: float,
+    stopped_in_time: bool,
+    outcome: str,
+) -> None:
     # As a threaded target does (it used to be cancelled at once: a durable one-shot was
-    # then stored as FAILED with a CancelledError).
-    finished = []
+    # then stored as FAILED with a CancelledError); one still running at the timeout is
+    # cancelled, quietly.
+    seen: list[str] = []
 
     async def main() -> None:
         started = asyncio.Event()
 
         async def job() -> str:
             started.set()
-            await asyncio.sleep(0.2)
-            finished.append(True)
+            try:
+                await asyncio.sleep(runs_for)
+            except asyncio.CancelledError:
+                seen.append("cancelled")
+                raise
+            seen.append("finished")
             return "done"
 
         sched = Scheduler(clock=clock).start()
         sid = sched.schedule_in_seconds(job, (), 0)
         clock.advance(Duration.from_seconds(1))
         await asyncio.wait_for(started.wait(), 5)
-        assert await asyncio.get_running_loop().run_in_executor(None, sched.stop, 10)
-        info = sched.get_schedule(sid)
-        assert info is not None and info.status is ScheduleStatus.COMPLETED
-        assert sched.get_execution_stats()["successful_executions"] == 1
-
-    asyncio.run(main())
-    assert finished == [True]
-    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
-
-
-def test_stop_cancels_a_coroutine_still_running_at_its_timeout_quietly(
-    clock: VirtualClock, caplog: pytest.LogCaptureFixture
-) -> None:
-    cancelled = []
-
-    async def main() -> None:
-        started = asyncio.Event()
-
-        async def job() -> None:
-            started.set()
-            try:
-                await asyncio.sleep(30)
-            except asyncio.CancelledError:
-                cancelled.append(True)
-                raise
-
-        sched = Scheduler(clock=clock).start()
-        sched.schedule_in_seconds(job, (), 0)
-        clock.advance(Duration.from_seconds(1))
-        await asyncio.wait_for(started.wait(), 5)
-        assert not await asyncio.get_running_loop().run_in_executor(None, sched.stop, 0.3)
+        ok = await asyncio.get_running_loop().run_in_executor(None, sched.stop, timeout)
+        assert ok is stopped_in_time
         await asyncio.sleep(0.05)
+        if outcome == "finished":
+            info = sched.get_schedule(sid)
+            assert info is not None and info.status is ScheduleStatus.COMPLETED
+            assert sched.get_execution_stats()["successful_executions"] == 1
 
     asyncio.run(main())
-    assert cancelled == [True]
+    assert seen == [outcome]
     assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
 
 
