@@ -5,6 +5,7 @@ clocks, which only block the calling thread when asked to wait.
 """
 
 from timekit.duration import Duration
+from timekit.errors import OutOfRangeError
 from timekit.timestamp import Timestamp
 from timekit.schedule import ScheduleAt
 from timekit.clock import Clock, SystemClock, VirtualClock, Waiter
@@ -13,6 +14,7 @@ from timekit.metrics import PrecisionTimer, TimeMetrics
 __all__ = [
     "Clock",
     "Duration",
+    "OutOfRangeError",
     "PrecisionTimer",
     "ScheduleAt",
     "SystemClock",

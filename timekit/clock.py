@@ -31,6 +31,7 @@ from fractions import Fraction
 from typing import Protocol, runtime_checkable
 
 from timekit.duration import Duration
+from timekit.errors import OutOfRangeError
 from timekit.timestamp import Timestamp
 
 __all__ = ["Clock", "SystemClock", "VirtualClock", "Waiter"]
@@ -317,7 +318,7 @@ class VirtualClock:
         with self._cond:
             new = self._now + total
             if new > _MAX_US:
-                raise OverflowError(
+                raise OutOfRangeError(
                     f"VirtualClock.advance() would move past {Timestamp.MAX}; advance by less"
                 )
             self._now = new

@@ -15,6 +15,8 @@ from fractions import Fraction
 from numbers import Rational
 from typing import Any, ClassVar, Final, Union, overload
 
+from timekit.errors import OutOfRangeError
+
 __all__ = ["Duration"]
 
 #: Numbers accepted by the factories and by ``*`` and ``/``.
@@ -83,8 +85,8 @@ def _scaled(value: object, unit: int, what: str) -> int:
     return _round_div(num * unit, den)
 
 
-def _overflow(micros: int) -> OverflowError:
-    return OverflowError(
+def _overflow(micros: int) -> OutOfRangeError:
+    return OutOfRangeError(
         f"Duration of {micros} microseconds is out of range: it must lie within "
         f"[{MIN_MICROS}, {MAX_MICROS}] (a signed 64-bit integer, about +/-292,000 years)"
     )
@@ -231,7 +233,7 @@ class Duration:
     """An immutable, exact, signed time span in integer microseconds.
 
     The range is that of a signed 64-bit integer; results outside it raise
-    OverflowError. Arithmetic never clamps: ``5s - 10s == -5s``.
+    `OutOfRangeError` (an OverflowError and a ValueError). Arithmetic never clamps: ``5s - 10s == -5s``.
     """
 
     __slots__ = ("_us",)

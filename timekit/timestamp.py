@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Any, ClassVar, Final, overload
 
 from timekit.duration import Duration, Number, _human, _scaled
+from timekit.errors import OutOfRangeError
 from timekit.zones import get_zone, zone_name
 
 __all__ = ["Timestamp"]
@@ -30,8 +31,8 @@ _new = object.__new__
 _time_ns = time.time_ns
 
 
-def _overflow(micros: int) -> OverflowError:
-    return OverflowError(
+def _overflow(micros: int) -> OutOfRangeError:
+    return OutOfRangeError(
         f"Timestamp of {micros} microseconds since the epoch is out of range: it must lie "
         f"within [{MIN_MICROS}, {MAX_MICROS}] (0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z)"
     )
@@ -235,7 +236,7 @@ class Timestamp:
         try:
             return utc.astimezone(zone)
         except OverflowError:
-            raise OverflowError(
+            raise OutOfRangeError(
                 f"{self!r} cannot be shown in time zone {zone_name(zone)!r}: its local date falls "
                 "outside years 1-9999 of datetime; use UTC or a zone with a smaller offset"
             ) from None

@@ -270,6 +270,8 @@ def test_registered_names_and_bad_input(sched: Scheduler, clock: VirtualClock) -
         sched.schedule_at_interval(print, (), 0)
     with pytest.raises(ValueError, match="Interval must be positive"):
         sched.schedule_at_interval(print, (), float("nan"))
+    with pytest.raises(ValueError, match="out of range"):  # an OutOfRangeError: also an OverflowError
+        sched.schedule_at_interval(print, (), 1e30)
     with pytest.raises(TypeError):
         sched.schedule(print, "abc", 1.0)
     with pytest.raises(TypeError):

@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from timekit.duration import Duration
+from timekit.errors import OutOfRangeError
 
 I64_MIN = -(2**63)
 I64_MAX = 2**63 - 1
@@ -149,6 +150,9 @@ def test_factories_reject_non_numbers(bad: object) -> None:
 def test_factories_overflow() -> None:
     with pytest.raises(OverflowError, match="out of range"):
         Duration.from_days(10**9)
+    with pytest.raises(ValueError, match="out of range") as info:  # bad input, too
+        Duration.from_days(10**9)
+    assert type(info.value) is OutOfRangeError
     with pytest.raises(OverflowError, match="out of range"):
         Duration.from_seconds(1e300)
 

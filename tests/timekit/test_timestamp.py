@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from timekit.duration import Duration
 from timekit.timestamp import Timestamp
+from timekit.errors import OutOfRangeError
 
 MIN = -62_135_596_800_000_000
 MAX = 253_402_300_799_999_999
@@ -147,6 +148,9 @@ def test_from_seconds_rejects_non_numbers(bad: object) -> None:
 def test_from_seconds_out_of_range() -> None:
     with pytest.raises(OverflowError, match="out of range"):
         Timestamp.from_seconds(1e12)
+    with pytest.raises(ValueError, match="out of range") as info:  # bad input, too
+        Timestamp.from_seconds(1e12)
+    assert type(info.value) is OutOfRangeError
 
 
 def test_from_datetime() -> None:
