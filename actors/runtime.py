@@ -102,7 +102,9 @@ class Runtime:
         #: Durable schedules changed by their actors, written by the supervisor in batches.
         self.dirty: dict[int, ScheduleState] = {}
         self.store_frozen = False
+        #: What the supervisor held when stop() finished with it (None before, or if it was gone).
         self.final_stats: dict[str, Any] | None = None
+        self.final_history: list[Any] | None = None
         self.timebase = Timebase(clock)
         self.now_us = self.timebase.now_us  # type: ignore[method-assign]  # one call fewer per read
         self.activity = Activity()
@@ -575,9 +577,14 @@ class Runtime:
                 return False
 
     def stats(self) -> dict[str, Any]:
+        if threading.current_thread() is self._supervisor.thread:
+            # A callback the supervisor runs itself (during stop): asking would wait on ourselves.
+            return self._supervisor.on_receive(STATS)  # type: ignore[no-any-return]
         return self.supervisor_ref.ask(STATS)  # type: ignore[no-any-return, return-value]
 
     def history(self, limit: int | None) -> list[Any]:
+        if threading.current_thread() is self._supervisor.thread:
+            return self._supervisor.on_receive(_History(limit))  # type: ignore[no-any-return]
         return self.supervisor_ref.ask(_History(limit))  # type: ignore[no-any-return, return-value]
 
     def shutdown(self, timeout: float) -> bool:
@@ -615,9 +622,10 @@ class Runtime:
         ok = self.pool.shutdown(timeout=left()) and ok  # running executions finish
         ok = self.activity.wait_zero(time.monotonic() + left()) and ok  # ...and are booked
         try:
+            self.final_history = self.history(None)
             self.final_stats = self.stats()
         except Exception:  # noqa: BLE001 - the supervisor may be gone already
-            self.final_stats = None
+            pass
         self.freeze_store()  # written once more, then nothing (stop is not cancel)
         for st in list(self.states.values()):
             self.mark_cancelled(st)

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import pykka
 
@@ -37,6 +37,8 @@ from actors.store import Store, check_encodable
 __all__ = ["Scheduler"]
 
 logger = logging.getLogger("tickwork")
+
+_T = TypeVar("_T")
 
 #: Shared by every schedule without kwargs/metadata (never mutated; snapshots copy).
 _NO_KWARGS: dict[str, Any] = {}
@@ -705,13 +707,30 @@ class Scheduler:
     def get_execution_stats(self) -> dict[str, Any]:
         """Aggregate statistics over every execution so far (after `stop`, the final ones)."""
         rt = self._rt
-        if self._stopped and rt is not None and rt.final_stats is not None:
-            return dict(rt.final_stats)
+        if self._stopped and rt is not None:
+            final = rt.final_stats
+            return dict(final) if final is not None else self._while_stopping(rt.stats)
         return self._runtime().stats()
 
     def get_execution_metrics(self, limit: int | None = None) -> list[ScheduleResult]:
-        """The most recent execution results, oldest first."""
+        """The most recent execution results, oldest first (after `stop`, the final ones)."""
+        rt = self._rt
+        if self._stopped and rt is not None:
+            final = rt.final_history
+            if final is None:
+                return self._while_stopping(lambda: rt.history(limit))
+            if limit is None:
+                return list(final)
+            return final[-limit:] if limit > 0 else []
         return self._runtime().history(limit)
+
+    @staticmethod
+    def _while_stopping(ask: Callable[[], _T]) -> _T:
+        """Ask the supervisor while `stop` is under way (it answers until stop is done with it)."""
+        try:
+            return ask()
+        except pykka.ActorDeadError:
+            raise RuntimeError("this scheduler was stopped and its statistics were lost") from None
 
     def add_execution_callback(self, callback: Callable[[ScheduleResult], Any]) -> None:
         """Call ``callback(result)`` after every execution (on the execution pool)."""

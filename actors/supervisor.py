@@ -209,6 +209,7 @@ class SupervisorActor(OwnThreadActor):
         submit = rt.pool.submit
         late_max = self.late_max
         done = ok = missed = retried = duration = held = 0
+        here: list[partial[None]] = []  # callbacks the stopped pool refused: run below
         try:
             for _ in range(n):
                 r = pop()
@@ -234,12 +235,12 @@ class SupervisorActor(OwnThreadActor):
                 else:
                     continue
                 # Callbacks run on the execution pool; the token is freed after them.
-                result = _result(r)
+                job = partial(self._run_callbacks, _result(r), exec_cbs, ecbs)
                 held += 1
                 try:
-                    submit(partial(self._run_callbacks, result, exec_cbs, ecbs))
+                    submit(job)
                 except RuntimeError:  # the pool has stopped (stop() under way): run them here
-                    self._run_callbacks(result, exec_cbs, ecbs)
+                    here.append(job)
         finally:
             self.total += done
             self.succeeded += ok
@@ -250,6 +251,10 @@ class SupervisorActor(OwnThreadActor):
             self.late_max = late_max
             if done > held:
                 rt.activity.done(done - held)  # one update for the whole batch
+        # Once the batch is booked: a callback that asks for the statistics (answered
+        # on this thread, see `Runtime.stats`) sees its own execution counted.
+        for job in here:
+            job()
         return done
 
     def _run_callbacks(

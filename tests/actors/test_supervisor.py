@@ -114,7 +114,14 @@ def test_an_execution_that_ends_during_stop_is_booked_and_its_callbacks_run(capl
     sched = Scheduler(clock=clock).start()
     seen: list[Any] = []
     errors: list[Any] = []
-    sched.add_execution_callback(seen.append)
+    asked: list[tuple[int, list[int]]] = []  # what a callback learns from the scheduler
+
+    def on_result(r: Any) -> None:
+        seen.append(r)
+        stats = sched.get_execution_stats()
+        asked.append((stats["total_executions"], [m.schedule_id for m in sched.get_execution_metrics()]))
+
+    sched.add_execution_callback(on_result)
     sched.add_error_callback(lambda sid, exc: errors.append((sid, exc)))
     started = threading.Semaphore(0)
     release = threading.Event()
@@ -144,4 +151,14 @@ def test_an_execution_that_ends_during_stop_is_booked_and_its_callbacks_run(capl
     assert sorted((r.schedule_id, r.success) for r in seen) == [(ok_id, True), (bad_id, False)]
     assert [(sid, str(exc)) for sid, exc in errors] == [(bad_id, "boom")]
     assert sched.get_execution_stats()["total_executions"] == 2
+    # A callback running on the supervisor can still ask for statistics and history (it
+    # used to get RuntimeError: the scheduler was stopped, the final stats not yet kept),
+    # and they count its own execution.
+    assert len(asked) == 2
+    for total, ids in asked:
+        assert total >= 1 and len(ids) == total
+    assert asked[-1][0] == 2
+    assert sorted(m.schedule_id for m in sched.get_execution_metrics()) == sorted([ok_id, bad_id])
+    assert [m.schedule_id for m in sched.get_execution_metrics(1)] == asked[-1][1][-1:]
+    assert sched.get_execution_metrics(0) == []
     assert not [r for r in caplog.records if r.levelname == "ERROR" and "pool is stopped" in r.getMessage() + str(r.exc_info)]
