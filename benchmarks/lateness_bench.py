@@ -28,7 +28,7 @@ Every mechanism gets the *same* plan: schedule i's k-th firing is due at
 
 The mechanisms (run one after another in this process, never concurrently):
 
-* tickwork: ``Scheduler()`` (defaults: 2 dispatcher threads, 8 execution
+* tickwork: ``Scheduler()`` (defaults: 1 dispatcher thread, 8 execution
   threads).  Each schedule is ``schedule(target, (), ScheduleAt.at_interval(every,
   start=S_i))`` with ``S_i = first[i] - every[i]`` on the scheduler's timeline:
   the same thing as ``schedule_at_interval(target, (), every)`` (which anchors at
