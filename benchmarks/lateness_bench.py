@@ -3,7 +3,8 @@ schedule sleeping between firings, and a bare absolute-deadline loop (the floor)
 
 Run: ``python benchmarks/lateness_bench.py`` (about 3 minutes on 2 cores;
 ``--reps 3`` runs every cell three times and shows the median-p99 run, for a
-noisy machine: p99 at N = 10 moves 2-3x between runs), or
+noisy machine: p99 at N = 10 moves 2-3x between runs; the repetitions of the
+mechanisms at one N take turns, so a noisy spell hits them alike), or
 ``--quick`` for a ~45 s smoke run (N = 10 and 100, 1 s measured per cell; 32
 cells of about 1.4 s each).  Progress goes to stderr, the tables to stdout.
 APScheduler (3.x) is optional (``pip install -e '.[bench]'``); without it its rows
@@ -626,24 +627,30 @@ def run_scenario(
         sys.setswitchinterval(sc.switch_interval)
     try:
         for n in sizes:
+            runnable = []
             for mech in mechs:
                 if isinstance(mech, ThreadPerSchedule) and n > mech.max_n:
                     sc.cells.append(
                         Cell(mech.name, n, skipped=f"one OS thread per schedule: not run above N={mech.max_n}")
                     )
-                    continue
-                runs = []
-                for _ in range(reps):
+                else:
+                    runnable.append(mech)
+            runs: dict[str, list[Cell]] = {m.name: [] for m in runnable}
+            # Repetitions take turns (bare, tickwork, APScheduler, ..., then again), so
+            # a noisy spell on the machine falls on every mechanism alike rather than on
+            # all the runs of one of them.
+            for _ in range(reps):
+                for mech in runnable:
                     t = time.monotonic()
                     cell = run_cell(mech, n, sc.aligned, timing, sc.hog)
-                    runs.append(cell)
+                    runs[mech.name].append(cell)
                     print(
                         f"  [{sc.key}] {mech.name:<16} N={n:<5} p99={fmt_num(cell.p99, 3)} ms "
                         f"({time.monotonic() - t:.1f} s)",
                         file=log,
                         flush=True,
                     )
-                sc.cells.append(_median_run(runs))
+            sc.cells += [_median_run(runs[m.name]) for m in runnable]
     finally:
         sys.setswitchinterval(old)
 
