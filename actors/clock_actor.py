@@ -150,10 +150,23 @@ class _ClockInbox:
         q = self._q
         actor = self._actor
         tb = actor.timebase
+        armed = actor._armed  # noqa: SLF001 - the inbox is part of the actor
+        timeline = actor._timeline  # noqa: SLF001
+        wall = actor._wall  # noqa: SLF001
+        push = heapq.heappush
+        pop = q.popleft
         while True:
             while q:
-                item = q.popleft()
-                if not actor._apply(item):  # noqa: SLF001 - the inbox is part of the actor
+                item = pop()
+                if item.__class__ is int:
+                    # An arm or disarm (what `ClockActor._apply` does, inline: the clock
+                    # applies a few dozen per wake-up while holding the GIL).
+                    if item >= 0:
+                        armed[item & _LOW32] = item >> 32 & _LOW64
+                        push(wall if item >> _WALL & 1 else timeline, item)
+                    else:
+                        armed.pop(~item, None)
+                elif not actor._apply(item):  # noqa: SLF001
                     self.wake_tl = self.wake_wall = _NEVER  # not sleeping: the loop looks again
                     return item
             timeout = actor.fire_due()
