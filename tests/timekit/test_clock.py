@@ -95,6 +95,31 @@ def test_system_wake_before_wait() -> None:
     assert w.wait(0) is True  # a pending wake is consumed even with a zero timeout
 
 
+def test_system_wakes_from_many_threads_are_never_lost() -> None:
+    # Whatever the interleaving, a wake after the waiter's last return is seen by its
+    # next wait (wakes from several threads at once collapse into one).
+    w = SystemClock().waiter()
+    rounds = 300
+    go = [threading.Event() for _ in range(rounds)]
+
+    def waker() -> None:
+        for i in range(rounds):
+            go[i].wait(10)
+            w.wake()
+
+    threads = [threading.Thread(target=waker) for _ in range(4)]
+    for t in threads:
+        t.start()
+
+    for i in range(rounds):
+        go[i].set()
+        assert w.wait(5_000_000) is True
+    for t in threads:
+        t.join(10)
+    w.wait(0)  # consume the one pending wake the last round may have left
+    assert w.wait(0) is False  # wakes never stack up
+
+
 @pytest.mark.parametrize("timeout", [None, 60_000_000])
 def test_system_wake_releases_a_blocked_thread_quickly(timeout: int | None) -> None:
     w = SystemClock().waiter()
