@@ -33,6 +33,7 @@ from actors.results import ScheduleInfo, ScheduleResult, ScheduleStatus
 from actors.runtime import Runtime, to_trigger
 from actors.state import ScheduleState
 from actors.store import Store, check_encodable
+from actors.supervisor import latest
 
 __all__ = ["Scheduler"]
 
@@ -719,9 +720,7 @@ class Scheduler:
             final = rt.final_history
             if final is None:
                 return self._while_stopping(lambda: rt.history(limit))
-            if limit is None:
-                return list(final)
-            return final[-limit:] if limit > 0 else []
+            return latest(list(final), limit)
         return self._runtime().history(limit)
 
     @staticmethod

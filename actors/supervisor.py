@@ -13,7 +13,7 @@ from collections import deque
 from functools import partial
 from queue import Empty, SimpleQueue
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 import pykka
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 __all__ = ["SupervisorActor"]
 
 logger = logging.getLogger("tickwork")
+
+_T = TypeVar("_T")
 
 #: How many recent lateness samples the scheduler-wide percentiles cover.
 LATENESS_WINDOW = 10_000
@@ -52,6 +54,13 @@ class _Record(msgspec.Struct, gc=False):
     done: _Done
     missed: int
     attempt: int = 1
+
+
+def latest(items: list[_T], limit: int | None) -> list[_T]:
+    """The last ``limit`` of ``items`` (all of them for None, none for 0 or less)."""
+    if limit is None:
+        return items
+    return items[-limit:] if limit > 0 else []
 
 
 def _result(r: _Record) -> ScheduleResult:
@@ -182,10 +191,7 @@ class SupervisorActor(OwnThreadActor):
             return self._stats()
         if t is _History:
             self._drain()
-            items = list(self.history)
-            if message.limit is not None:
-                items = items[-message.limit :] if message.limit > 0 else []
-            return [_result(r) for r in items]
+            return [_result(r) for r in latest(list(self.history), message.limit)]
         raise TypeError(f"supervisor: unknown message {message!r}")
 
     # -- results ----------------------------------------------------------------
