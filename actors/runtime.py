@@ -577,15 +577,16 @@ class Runtime:
                 return False
 
     def stats(self) -> dict[str, Any]:
-        if threading.current_thread() is self._supervisor.thread:
-            # A callback the supervisor runs itself (during stop): asking would wait on ourselves.
-            return self._supervisor.on_receive(STATS)  # type: ignore[no-any-return]
-        return self.supervisor_ref.ask(STATS)  # type: ignore[no-any-return, return-value]
+        return self._ask_supervisor(STATS)  # type: ignore[no-any-return]
 
     def history(self, limit: int | None) -> list[Any]:
+        return self._ask_supervisor(_History(limit))  # type: ignore[no-any-return]
+
+    def _ask_supervisor(self, message: Any) -> Any:
         if threading.current_thread() is self._supervisor.thread:
-            return self._supervisor.on_receive(_History(limit))  # type: ignore[no-any-return]
-        return self.supervisor_ref.ask(_History(limit))  # type: ignore[no-any-return, return-value]
+            # A callback the supervisor runs itself (during stop): asking would wait on ourselves.
+            return self._supervisor.on_receive(message)
+        return self.supervisor_ref.ask(message)
 
     def shutdown(self, timeout: float) -> bool:
         """Stop firing, let executions in flight finish and be booked (and stored),
