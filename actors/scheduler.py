@@ -27,12 +27,12 @@ import codec
 from timekit import Clock, Duration, ScheduleAt, SystemClock, Timestamp, VirtualClock
 
 from actors import persist
-from actors.messages import Pause, Resume, Update
+from actors.messages import Pause, Resume, Update, _Plan
 from actors.policy import Retry, make_policy
 from actors.results import ScheduleInfo, ScheduleResult, ScheduleStatus
 from actors.runtime import Runtime, to_trigger
 from actors.state import ScheduleState
-from actors.store import Store, check_encodable
+from actors.store import Store, StoredSchedule, check_encodable
 from actors.supervisor import latest
 
 __all__ = ["Scheduler"]
@@ -600,24 +600,48 @@ class Scheduler:
             return result
 
     def _ask_and_store(self, s: ScheduleState, message: Any) -> bool:
+        """Ask the actor for a change; for a stored schedule, write the record it will
+        have first: a `StoreError` then changes nothing (in memory or in the store)."""
+        rt = self._runtime()
+        if not rt.stores(s):
+            return bool(self._ask(s, message))
+        changes = self._ask(s, _Plan(message))  # validated, nothing applied yet
+        if changes is False:
+            return False
+        rec = persist.planned(s, changes)
+        rt.persist_now(s, rec)  # durable before anything changes (or it raises)
         changed = bool(self._ask(s, message))
-        if changed:
-            self._runtime().persist_now(s)  # durable before the caller hears True
+        if not changed or _moved_on(s, rec):
+            rt.touch(s)  # it changed meanwhile (or jitter, a re-anchor): the store catches up
         return changed
 
     def cancel_schedule(self, schedule_id: int) -> bool:
-        """Cancel a schedule. True if it was active; once True returns, the work never starts again."""
+        """Cancel a schedule. True if it was active; once True returns, the work never starts again.
+
+        A stored schedule is written as cancelled first: if that raises `StoreError`,
+        nothing changed (it is still active, here and in the store)."""
         s = self._state(schedule_id)
         if s is None:
             return False
         rt = self._runtime()
+        rec = None
+        if rt.stores(s):
+            if not s.status.is_active:
+                return False
+            rec = persist.planned(s, _CANCELLED)
+            rt.persist_now(s, rec)
         if not rt.mark_cancelled(s):
+            if rec is not None:
+                rt.touch(s)  # it ended meanwhile: store what it really is
             return False
         # The actor needs no message: every path it takes checks the cancelled
         # state (under the same lock as mark_cancelled); the clock lets go of
         # the deadline. Telling the actor Cancel() directly has the same effect.
         rt.disarm(s.id)
-        rt.persist_now(s)
+        if rec is None:
+            rt.persist_now(s)
+        elif _moved_on(s, rec):
+            rt.touch(s)  # an execution was booked meanwhile: store its counters too
         return True
 
     def cancel_all(self) -> int:
@@ -762,6 +786,15 @@ class Scheduler:
                 return False
             setattr(rt, which, tuple(cbs))
         return True
+
+
+#: The record fields a cancellation changes.
+_CANCELLED: dict[str, Any] = {"status": ScheduleStatus.CANCELLED.value, "next_due_us": None}
+
+
+def _moved_on(s: ScheduleState, rec: StoredSchedule) -> bool:
+    """Whether ``s`` now differs from ``rec``, the record written ahead of a change."""
+    return persist.to_record(s) != rec
 
 
 def _ts(us: int | None) -> Timestamp | None:
