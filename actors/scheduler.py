@@ -202,10 +202,14 @@ class Scheduler:
         self._ids = itertools.count(max(top + 1, store.next_id()))
         self.restored = (len(found.schedules), list(found.corrupt))
 
-    def stop(self, timeout: float = 5.0) -> bool:
+    def stop(self, timeout: float = 5.0, *, write_store: bool = True) -> bool:
         """Stop firing, let running executions finish (and be recorded and stored),
         then stop every actor and thread (idempotent). Every schedule reads as
         cancelled afterwards, but durable ones stay in the store as they were.
+
+        ``write_store=False`` writes nothing more to the store: changes not yet
+        written (executions booked since, in flight now) are dropped. For giving up
+        a start that failed halfway, so that it leaves the store as it found it.
 
         Returns True if everything ended within ``timeout`` seconds; a target still
         running user code after that is left to finish on its own thread and
@@ -219,8 +223,10 @@ class Scheduler:
         with self._lock:
             if self._stopped:
                 return True
-            self._stopped = True
             rt = self._rt
+            if rt is not None and not write_store:
+                rt.store_frozen = True  # before anyone sees it stopped
+            self._stopped = True
         if rt is None:
             return True
         if rt.on_own_thread():

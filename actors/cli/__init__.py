@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--plain", action="store_true", help="summary lines instead of the live table, even on a terminal")
     r.add_argument("--interval", metavar="SECONDS", type=_seconds, default=1.0,
                    help="seconds between summary lines when not on a terminal (default 1)")
+    r.add_argument("--prune", action="store_true",
+                   help="cancel stored schedules the spec no longer has (without it, such a state file is refused)")
 
     c = sub.add_parser("check", help="validate a spec and print each schedule's next five firings")
     c.add_argument("spec", metavar="SPEC.toml")
@@ -70,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             return commands.run(
                 args.spec, state=args.state, duration=args.duration, out=out, err=err,
-                plain=args.plain, interval=args.interval,
+                plain=args.plain, interval=args.interval, prune=args.prune,
             )
         from actors.cli import demo
 

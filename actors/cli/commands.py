@@ -19,7 +19,7 @@ from typing import IO
 from timekit import Duration, Timestamp
 from timekit.zones import get_zone
 
-from actors.cli.runner import Runner
+from actors.cli.runner import Runner, WouldCancel
 from actors.cli.spec import ScheduleSpec, SpecError, load_spec
 from actors.cli.view import View, make_view
 from actors.store import SQLiteStore, StoreError
@@ -174,8 +174,10 @@ def run(
     err: IO[str],
     plain: bool = False,
     interval: float = 1.0,
+    prune: bool = False,
 ) -> int:
-    """``tickwork run``: run the spec's schedules, durable in a SQLite state file."""
+    """``tickwork run``: run the spec's schedules, durable in a SQLite state file.
+    Stored schedules the spec does not have are cancelled only with ``prune``."""
     try:
         spec = load_spec(spec_path)
     except SpecError as exc:
@@ -189,7 +191,11 @@ def run(
     with stop_on_signals(stop):  # a Ctrl-C while restoring stops right after the start
         try:
             runner = Runner(spec, SQLiteStore(state_path))
-            rec = runner.start()
+            rec = runner.start(prune=prune)
+        except WouldCancel as exc:
+            err.write(f"tickwork: {exc}.\nnothing was started.\n")
+            err.flush()
+            return EXIT_SPEC
         except (StoreError, OSError, ValueError) as exc:
             err.write(f"tickwork: cannot use the state file {state_path}: {exc}\n")
             err.flush()
