@@ -107,18 +107,25 @@ class ScheduleActor(PooledActor):
         if t is _Done:
             return self._done(message)
         if t is Cancel:
-            return self._cancel()
+            return self._stored(self._cancel())
         if t is Update:
-            return self._guarded(self._update, message)
+            return self._stored(self._guarded(self._update, message))
         if t is Pause:
-            return self._pause()
+            return self._stored(self._pause())
         if t is Resume:
-            return self._resume()
+            return self._stored(self._resume())
         if t is _Timeout:
             return self._on_timeout(message)
         if t is _Plan:
             return self._guarded(self._plan, message.change)
         raise TypeError(f"schedule {self.s.id}: unknown message {message!r}")
+
+    def _stored(self, changed: Any) -> Any:
+        """A change told to the actor directly is stored too (with the supervisor's next
+        batch; the `Scheduler` methods have written it already, before applying it)."""
+        if changed is True:
+            self.rt.touch(self.s)
+        return changed
 
     def _guarded(self, fn: Any, message: Any) -> Any:
         # An invalid Update told (not asked) must not kill the actor: log and

@@ -152,3 +152,19 @@ def test_a_failed_clear_forgets_nothing(tmp_path: Path) -> None:
         assert stored(db) == {}
     finally:
         s.stop()
+
+
+def test_changes_told_to_the_actor_directly_are_stored(tmp_path: Path) -> None:
+    from actors import Cancel, Pause
+
+    db = tmp_path / "s.db"
+    clock = VirtualClock(START)
+    s, _ = start(db, clock, [])
+    paused = s.schedule("ping", ("a",), HOUR)
+    cancelled = s.schedule("ping", ("b",), HOUR)
+    s.get_schedule(paused).actor_ref.ask(Pause())  # type: ignore[union-attr]
+    s.get_schedule(cancelled).actor_ref.ask(Cancel())  # type: ignore[union-attr]
+    assert s.wait_idle(10)
+    s.stop()
+    rows = stored(db)
+    assert (rows[paused].status, rows[cancelled].status) == ("paused", "cancelled")
