@@ -339,16 +339,17 @@ class FileSink(Sink):
         return fd
 
     def _send(self, schedule: str, msg: codec.Message, protocol: codec.Protocol) -> None:
-        data = memoryview(protocol.frame(msg))
+        frame = protocol.frame(msg)
         with self._write_lock:
             fd = self._fd if self._fd is not None else self._open()
+            data = memoryview(frame)
             try:
                 while data:
                     data = data[os.write(fd, data):]
             except BaseException:
                 self._cut_back(fd)
                 raise
-            self._end += len(data.obj)  # type: ignore[arg-type]
+            self._end += len(frame)
 
     def _cut_back(self, fd: int) -> None:
         """A write failed part way: drop what it wrote (or, if even that fails, close
