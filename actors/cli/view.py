@@ -98,8 +98,6 @@ def plain_table(rows: Sequence[Row], limit: int = LIMIT) -> list[str]:
          fmt_late(r.late_p99_us), safe(f"{r.sink} ({r.sink_state})"))
         for r in top
     ]
-    if hidden:
-        body.append((more(hidden), "", "", "", "", "", "", ""))
     sent, failed, missed = totals(rows)
     body.append(("total", "", str(sent), str(failed), str(missed), "", "", ""))
     table = [_HEADERS, *body]
@@ -110,6 +108,8 @@ def plain_table(rows: Sequence[Row], limit: int = LIMIT) -> list[str]:
             row[i].rjust(widths[i]) if 2 <= i <= 6 else row[i].ljust(widths[i]) for i in range(len(widths))
         ]
         lines.append(("  " + "  ".join(cells) + "  " + row[-1]).rstrip())
+    if hidden:  # before the total, outside the columns
+        lines.insert(-1, "  " + more(hidden))
     return lines
 
 
