@@ -47,7 +47,7 @@ def test_check_and_run_output_is_bounded(tmp_path: Path, capsys: pytest.CaptureF
     assert len(out) < 20_000, len(out)  # today: 1.5 MB at 20k
 
     assert main(["run", str(spec), "--duration", "0.6", "--interval", "0.05"]) == 0
-    out, err = capsys.readouterr()
+    out, _ = capsys.readouterr()
     assert len(re.findall(r"^  s\d+ \(id \d+\): ", out, re.M)) == LIMIT  # the start listing
     assert f"  ... and {N - LIMIT:,} more schedule(s)\n" in out
     summaries = [ln for ln in out.splitlines() if ln.startswith("tickwork ") and " | " in ln]
