@@ -4,7 +4,7 @@ continues from exactly where the dead one stopped."""
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence, Set
 from typing import Any, Generic, TypeVar, overload
 
 from timekit import ScheduleAt
@@ -13,7 +13,7 @@ from actors.policy import DEFAULT_POLICY, Policy
 from actors.results import ScheduleStatus
 from actors.stats import percentile
 
-__all__ = ["LATENCY_WINDOW", "ScheduleState"]
+__all__ = ["LATENCY_WINDOW", "ScheduleState", "as_args"]
 
 #: How many recent executions the per-schedule lateness percentiles cover.
 LATENCY_WINDOW = 64
@@ -22,6 +22,33 @@ LATENCY_WINDOW = 64
 _LONG_AGO = -(1 << 62)
 _I32_MAX = (1 << 31) - 1
 _EMPTY: dict[str, Any] = {}  # shared default metadata (never mutated: readers copy)
+
+
+def as_args(args: object) -> tuple[Any, ...]:
+    """A target's positional arguments as the tuple a schedule keeps: the one place
+    ``args`` is checked and coerced (scheduling, `Scheduler.update`, a told `Update`).
+
+    A tuple, list or other sequence is taken in order. Anything else raises
+    TypeError, since it would silently become something else: a dict its keys, a
+    set an arbitrary order, a generator or iterator whatever it yields once, a
+    str or bytes its characters.
+    """
+    if args.__class__ is tuple:
+        return args  # type: ignore[return-value]
+    if isinstance(args, Sequence) and not isinstance(args, str | bytes | bytearray):
+        return tuple(args)
+    what = type(args).__name__
+    if isinstance(args, Mapping):
+        why = "a mapping would pass its keys; pass keyword arguments as kwargs="
+    elif isinstance(args, Set):
+        why = "a set has no order; pass a tuple or list"
+    elif isinstance(args, str | bytes | bytearray | memoryview):
+        why = f"a {what} would pass its characters one by one; pass ({args!r},) for one argument"
+    elif hasattr(args, "__next__") or hasattr(args, "__iter__"):
+        why = "an iterator or generator is consumed once; pass tuple(...) of it"
+    else:
+        why = "pass a tuple or list, e.g. (value,) for one argument"
+    raise TypeError(f"args must be a tuple or list of arguments, not {what}: {why}")
 
 
 class _Rare:

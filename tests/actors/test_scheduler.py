@@ -286,6 +286,62 @@ def test_registered_names_and_bad_input(sched: Scheduler, clock: VirtualClock) -
         sched.cancel_schedule("1")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("args", "why"),
+    [
+        ({"a": 1}, "kwargs="),
+        ({1, 2}, "no order"),
+        (frozenset({1}), "no order"),
+        ((x for x in (1, 2)), "consumed once"),
+        (iter([1, 2]), "consumed once"),
+        ({"a": 1}.keys(), "no order"),
+        ("ab", "characters"),
+        (b"ab", "characters"),
+        (7, "tuple or list"),
+    ],
+    ids=["dict", "set", "frozenset", "generator", "iterator", "dict-keys", "str", "bytes", "int"],
+)
+def test_args_that_are_not_a_sequence_are_refused_everywhere(
+    sched: Scheduler, clock: VirtualClock, args: object, why: str
+) -> None:
+    # A dict used to become its keys, a set an arbitrary order, a generator whatever it
+    # yielded once: all accepted. Every scheduling method, update and a told Update refuse them.
+    calls: list[tuple[object, ...]] = []
+
+    def target(*a: object) -> None:
+        calls.append(a)
+
+    for call in (
+        lambda: sched.schedule(target, args, 1.0),  # type: ignore[arg-type]
+        lambda: sched.schedule_at_interval(target, args, 1.0),  # type: ignore[arg-type]
+        lambda: sched.schedule_in_seconds(target, args, 1),  # type: ignore[arg-type]
+        lambda: sched.schedule_at_time(target, args, START + Duration.from_seconds(1)),  # type: ignore[arg-type]
+        lambda: sched.schedule_daily(target, args, 2),  # type: ignore[arg-type]
+        lambda: sched.schedule_cron(target, args, "* * * * *"),  # type: ignore[arg-type]
+        lambda: schedule_once(sched, target, args, 1),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(TypeError, match=why):
+            call()
+    assert sched.list_schedules() == []  # nothing was scheduled
+    sid = sched.schedule_at_interval(target, (1,), 1.0)
+    with pytest.raises(TypeError, match=why):
+        sched.update(sid, args=args)
+    ref = sched.get_schedule(sid).actor_ref  # type: ignore[union-attr]
+    assert isinstance(ref.ask(Update(args=args), timeout=5), TypeError)  # type: ignore[arg-type]
+    run_for(sched, clock, 1)
+    assert calls == [(1,)] and sched.get_schedule(sid).args == (1,)  # type: ignore[union-attr]
+
+
+def test_args_may_be_any_sequence(sched: Scheduler, clock: VirtualClock) -> None:
+    from collections import deque
+
+    calls: list[tuple[object, ...]] = []
+    for args in ([1, 2], (1, 2), range(1, 3), deque([1, 2])):
+        sched.schedule_in_seconds(lambda *a: calls.append(a), args, 1)
+    run_for(sched, clock, 1)
+    assert calls == [(1, 2)] * 4
+
+
 def test_list_and_next_execution(sched: Scheduler, clock: VirtualClock) -> None:
     a = sched.schedule_at_interval(print, (), 10.0, name="ten")
     b = sched.schedule_at_interval(print, (), 5.0, name="five")
