@@ -20,7 +20,6 @@ LATENCY_WINDOW = 64
 
 
 _LONG_AGO = -(1 << 62)
-_I32_MAX = (1 << 31) - 1
 _EMPTY: dict[str, Any] = {}  # shared default metadata (never mutated: readers copy)
 
 
@@ -267,19 +266,22 @@ class ScheduleState:
         ring = self.late_ring
         if ring is None:
             # 32-bit entries (half the memory of 64-bit ones, ~320 B per schedule that
-            # has fired 64 times): lateness beyond ±35 minutes is kept as ±35 minutes
-            # in the percentiles; late_max keeps the exact value.
+            # has fired 64 times); the first lateness beyond ±35 minutes widens this
+            # schedule's window to 64 bits, so its percentiles stay exact.
             ring = self.late_ring = array("i")
-        if late_us > _I32_MAX:
-            late_us_ring = _I32_MAX
-        elif late_us < -_I32_MAX:
-            late_us_ring = -_I32_MAX
-        else:
-            late_us_ring = late_us
-        if len(ring) < LATENCY_WINDOW:
-            ring.append(late_us_ring)
-        else:
-            ring[self.late_i] = late_us_ring
+        full = len(ring) >= LATENCY_WINDOW
+        try:
+            if full:
+                ring[self.late_i] = late_us
+            else:
+                ring.append(late_us)
+        except OverflowError:
+            ring = self.late_ring = array("q", ring)  # µs of any span of Timestamps fit in 64 bits
+            if full:
+                ring[self.late_i] = late_us
+            else:
+                ring.append(late_us)
+        if full:
             self.late_i = (self.late_i + 1) % LATENCY_WINDOW
         if self.late_max is None or late_us > self.late_max:
             self.late_max = late_us
