@@ -182,16 +182,14 @@ class Runtime:
     def to_trigger(self, when: Any) -> ScheduleAt:
         return to_trigger(when)
 
-    def first_due(self, trigger: ScheduleAt, now: int) -> tuple[int | None, ScheduleAt]:
+    def first_due(self, trigger: ScheduleAt, now: int) -> tuple[int, ScheduleAt]:
         """The first firing of a schedule created (or updated) at ``now``, and its
-        trigger with an unanchored interval anchored at ``now``."""
-        if trigger.is_interval():
-            if trigger.start is None:
-                trigger = trigger.anchored(Timestamp.from_micros(now))
-            return trigger.next_fire_us(now), trigger
-        if trigger.is_time():
-            return trigger.when.micros, trigger  # a time already past fires at once
-        return trigger.next_fire_us(now), trigger
+        trigger with an unanchored interval anchored at ``now``. ValueError for a
+        trigger that would never fire (`ScheduleAt.first_fire_us`)."""
+        first = trigger.first_fire_us(now)  # a time already past fires at once
+        if trigger.is_interval() and trigger.start is None:
+            trigger = trigger.anchored(Timestamp.from_micros(now))
+        return first, trigger
 
     def check_message(self, s: ScheduleState, message: Any) -> None:
         encode = s.encode

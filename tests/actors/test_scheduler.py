@@ -404,3 +404,43 @@ def test_lateness_percentiles_are_exact_for_a_firing_decades_late(sched: Schedul
     assert info is not None and info.execution_count == 1
     assert (info.lateness_p50, info.lateness_p99, info.lateness_max) == (late, late, late)
     assert sched.get_execution_stats()["lateness_p99"] == late
+
+
+def test_an_interval_whose_first_firing_falls_beyond_year_9999_is_refused(sched: Scheduler, clock: VirtualClock) -> None:
+    # It used to be accepted and to complete silently, never having run.
+    huge = Duration.from_days(4_000_000)  # a valid Duration, ~11,000 years
+    for call in (
+        lambda: sched.schedule_at_interval(print, (), huge),
+        lambda: sched.schedule(print, (), huge),
+        lambda: sched.schedule(print, (), "4000000d"),
+        lambda: sched.schedule(print, (), ScheduleAt.at_interval(1, start=Timestamp.parse("9999-12-31T23:59:59.5Z"))),
+    ):
+        with pytest.raises(ValueError, match="would never run: its first firing after .* falls after 9999-12-31"):
+            call()
+    assert sched.list_schedules() == []
+    sid = sched.schedule_at_interval(print, (), 1.0)
+    with pytest.raises(ValueError, match="would never run"):
+        sched.reschedule(sid, huge)
+    with pytest.raises(ValueError, match="would never run"):
+        sched.update(sid, interval=huge)
+    info = sched.get_schedule(sid)
+    assert info is not None and info.status is ScheduleStatus.PENDING and info.trigger.every == Duration.from_seconds(1)
+    # A one-shot at a valid time is fine however far; the last valid interval too.
+    far = sched.schedule_at_time(print, (), Timestamp.parse("9999-12-31T23:59:59Z"))
+    assert sched.get_schedule(far).status is ScheduleStatus.PENDING  # type: ignore[union-attr]
+    last = Timestamp.MAX.micros - START.micros
+    ok = sched.schedule_at_interval(print, (), Duration(last))
+    assert sched.get_schedule(ok).next_execution == Timestamp.MAX  # type: ignore[union-attr]
+    with pytest.raises(ValueError, match="would never run"):
+        sched.schedule_at_interval(print, (), Duration(last + 1))
+
+
+def test_a_daily_or_cron_with_no_firing_left_before_year_10000_is_refused() -> None:
+    clock = VirtualClock(Timestamp.parse("9999-12-31T12:00:00Z"))
+    with Scheduler(clock=clock) as sched:
+        with pytest.raises(ValueError, match="has no firing after 9999-12-31T12:00:00"):
+            sched.schedule_daily(print, (), 2, 30)
+        with pytest.raises(ValueError, match="would never run"):
+            sched.schedule_cron(print, (), "0 6 * * *")
+        assert sched.list_schedules() == []
+        sched.schedule_daily(print, (), 13)  # still one firing left: fine
