@@ -547,26 +547,35 @@ def _trigger(decl: ScheduleDecl, path: str, problems: list[Problem]) -> tuple[Sc
             return None, "", None
         zone_name = decl.tz
     try:
-        if kind == "every":
-            d = Duration.parse(value)
-            if d.micros <= 0:
-                raise ValueError(f"the interval must be positive, got {value!r}")
-            return ScheduleAt.at_interval(d), f"every {value.strip()}", None
-        if kind == "at":
-            t = Timestamp.parse(value)
-            return ScheduleAt.at_time(t), f"at {t.isoformat()}", zone_name_of(t.tz) if t.tz is not None else "UTC"
-        if kind == "daily":
-            m = _DAILY.fullmatch(value.strip())
-            if m is None:
-                raise ValueError(f"expected a time of day as \"HH:MM\" or \"HH:MM:SS\", got {value!r}")
-            h, mi, se = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
-            if h > 23 or mi > 59 or se > 59:
-                raise ValueError(f"time of day out of range: {value!r} (hours 00-23, minutes and seconds 00-59)")
-            z = zone_name or "UTC"
-            return ScheduleAt.daily(h, mi, se, tz=z), f"daily {h:02d}:{mi:02d}:{se:02d} {z}", z
-        z = zone_name or "UTC"
-        c = ScheduleAt.cron(value, tz=z)
-        return c, f"cron {c.expression} {z}", z
+        trigger, text, zone = _make_trigger(kind, value, zone_name)
+        # The scheduler's own check (it would refuse this schedule at `run` anyway):
+        # a repeating trigger whose first firing falls beyond year 9999 never runs.
+        trigger.first_fire_us(Timestamp.now().micros)
+        return trigger, text, zone
     except ValueError as exc:
         problems.append(Problem(vpath, str(exc)))
         return None, "", None
+
+
+def _make_trigger(kind: str, value: str, zone_name: str | None) -> tuple[ScheduleAt, str, str | None]:
+    """The trigger of ``kind = value`` (ValueError saying what is wrong with the text)."""
+    if kind == "every":
+        d = Duration.parse(value)
+        if d.micros <= 0:
+            raise ValueError(f"the interval must be positive, got {value!r}")
+        return ScheduleAt.at_interval(d), f"every {value.strip()}", None
+    if kind == "at":
+        t = Timestamp.parse(value)
+        return ScheduleAt.at_time(t), f"at {t.isoformat()}", zone_name_of(t.tz) if t.tz is not None else "UTC"
+    if kind == "daily":
+        m = _DAILY.fullmatch(value.strip())
+        if m is None:
+            raise ValueError(f"expected a time of day as \"HH:MM\" or \"HH:MM:SS\", got {value!r}")
+        h, mi, se = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+        if h > 23 or mi > 59 or se > 59:
+            raise ValueError(f"time of day out of range: {value!r} (hours 00-23, minutes and seconds 00-59)")
+        z = zone_name or "UTC"
+        return ScheduleAt.daily(h, mi, se, tz=z), f"daily {h:02d}:{mi:02d}:{se:02d} {z}", z
+    z = zone_name or "UTC"
+    c = ScheduleAt.cron(value, tz=z)
+    return c, f"cron {c.expression} {z}", z

@@ -95,6 +95,10 @@ CASES = {
     ),
     "bad duration": (HEARTBEAT + schedule(every='"5 parsecs"'), "$.schedules[0].every", "Invalid duration '5 parsecs'"),
     "zero duration": (HEARTBEAT + schedule(every='"0s"'), "$.schedules[0].every", "must be positive"),
+    "interval firing after year 9999": (  # a valid Duration (~11,000 years) that would never fire
+        HEARTBEAT + schedule(every='"4000000d"'), "$.schedules[0].every",
+        "would never run: its first firing after",
+    ),
     "unknown zone": (
         HEARTBEAT + schedule(every=None, daily='"02:30"', tz='"Europe/Pariss"'), "$.schedules[0].tz",
         "Unknown time zone 'Europe/Pariss'",
@@ -297,3 +301,13 @@ def test_spec_error_lists_problems() -> None:
         ("$.schedules[0].every", "Expected `str`, got `int`")
     ]
     assert str(info.value).startswith("x.toml: 1 error(s):")
+
+
+def test_run_refuses_an_interval_that_never_fires_like_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "spec.toml"
+    spec.write_text(HEARTBEAT + schedule(every='"4000000d"'))
+    code = main(["run", str(spec), "--duration", "0.1"])
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert "9999-12-31" in err and "- at `$.schedules[0].every`" in err
+    assert not (tmp_path / "spec.state.db").exists()  # nothing started
