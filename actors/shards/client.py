@@ -92,6 +92,7 @@ class ShardedScheduler:
         spec_source: str = "<spec>",
         spec_base_dir: str | None = None,
         max_concurrent_executions: int | None = None,
+        history_size: int = 1000,
         num_cpus: float = 1,
         max_task_retries: int = 3,
         max_concurrency: int = 4,
@@ -117,6 +118,7 @@ class ShardedScheduler:
                 pool instead of in the shard (see `actors.shards.offload`).
             spec_text: a ``tickwork run`` spec; each shard runs its share of it (the
                 schedules whose names hash to it); ``spec_base_dir`` anchors file sinks.
+            max_concurrent_executions, history_size: each shard's `Scheduler`'s.
             num_cpus: Ray CPUs reserved per shard; max_task_retries: how often Ray
                 re-sends a call that was in flight when its shard died (calls are
                 idempotent by key); max_concurrency: calls a shard serves at once.
@@ -182,6 +184,7 @@ class ShardedScheduler:
                     spec_source=spec_source,
                     spec_base_dir=spec_base_dir,
                     max_concurrent_executions=max_concurrent_executions,
+                    history_size=history_size,
                 )
                 for i in range(shards)
             ]
@@ -383,6 +386,11 @@ class ShardedScheduler:
 
     def shard_stats(self) -> list[dict[str, Any]]:
         return self._all("stats")
+
+    def lateness_us(self, since_us: int = 0) -> list[int]:
+        """Every shard's recorded lateness (µs) of executions due at or after
+        ``since_us``, as far as each shard's history reaches (``history_size``)."""
+        return [v for part in self._all("lateness_us", since_us) for v in part]
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Every shard's `Scheduler.wait_idle` (at once)."""

@@ -55,7 +55,7 @@ class Shard:
         offload: ``{name: Offload}``: targets run as Ray tasks or on an actor pool.
         spec_text: a ``tickwork run`` spec (TOML): this shard runs its share of it
             (``spec_source`` names it in messages; ``spec_base_dir`` anchors file sinks).
-        max_concurrent_executions: the scheduler's execution pool.
+        max_concurrent_executions, history_size: the scheduler's (see `Scheduler`).
     """
 
     def __init__(
@@ -71,6 +71,7 @@ class Shard:
         spec_source: str = "<spec>",
         spec_base_dir: str | None = None,
         max_concurrent_executions: int | None = None,
+        history_size: int = 1000,
     ) -> None:
         t0 = time.monotonic()
         self.index = index
@@ -91,6 +92,7 @@ class Shard:
             name=f"{name}-shard-{index}",
             daemon=True,
             max_concurrent_executions=max_concurrent_executions,
+            history_size=history_size,
         )
         for tname, path in self._targets.items():
             self.sched.register(tname, import_target(path))
@@ -237,11 +239,22 @@ class Shard:
         return n
 
     def stats(self) -> dict[str, Any]:
-        """`Scheduler.get_execution_stats`, plus this shard's counts and memory."""
+        """`Scheduler.get_execution_stats`, plus this shard's schedule count, memory
+        (``rss_bytes``) and the wall time it was read at (``at_us``)."""
         st = dict(self.sched.get_execution_stats())
         st["schedules"] = len(self._keys)
         st["rss_bytes"] = _rss()
+        st["at_us"] = time.time_ns() // 1000  # when these counts were read (rates over shards)
         return st
+
+    def lateness_us(self, since_us: int = 0) -> list[int]:
+        """The lateness (µs) of each recorded execution due at or after ``since_us``
+        (as many as the scheduler's history holds): exact percentiles over shards."""
+        return [
+            r.lateness.micros
+            for r in self.sched.get_execution_metrics()
+            if r.scheduled_time.micros >= since_us and r.attempt == 1
+        ]
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         return self.sched.wait_idle(timeout)
