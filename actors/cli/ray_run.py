@@ -122,6 +122,9 @@ def main(args: Any, out: IO[str], err: IO[str]) -> int:
     if args.shards < 1:
         err.write("tickwork: --shards must be at least 1\n")
         return 2
+    if args.state:
+        err.write("tickwork: --state is one file; with --ray each shard has its own: use --state-dir DIR\n")
+        return 2
     return run_on_ray(
         args.spec, address=args.ray, shards=args.shards, state_dir=args.state_dir, duration=args.duration,
         out=out, err=err, plain=args.plain, interval=args.interval, detach=args.detach, stop_only=args.stop,

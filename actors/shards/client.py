@@ -113,7 +113,8 @@ class ShardedScheduler:
                 (a callable or its import path) for any other store.
             name, namespace: the actors are ``{name}.shard.{i}`` in Ray namespace
                 ``namespace``.
-            address: for ``ray.init`` if not connected yet ("auto": the local cluster).
+            address: for ``ray.init`` if this process is not connected to Ray yet ("auto":
+                the cluster running on this host); an existing connection is used as is.
             offload: ``{name: Offload(...)}``: targets run as Ray tasks / on an actor
                 pool instead of in the shard (see `actors.shards.offload`).
             spec_text: a ``tickwork run`` spec; each shard runs its share of it (the

@@ -100,7 +100,7 @@ class LocalCluster:
         proc = self._proc
         if proc is None:
             return
-        for sig, wait in ((signal.SIGTERM, 2.0), (signal.SIGKILL, 5.0)):
+        for sig, wait in ((signal.SIGKILL, 5.0),):  # a throwaway cluster: nothing to drain
             if not self._group_alive():
                 break
             os.killpg(proc.pid, sig)

@@ -58,3 +58,11 @@ def test_run_a_spec_on_ray_and_resume(ray_cluster: str, tmp_path: Path, capsys: 
         seqs = _seqs(tmp_path / f"hb{i}.frames")
         assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) > len(first[i])
     assert "sent" in out.getvalue()  # the final summary
+
+
+def test_ray_run_refuses_a_state_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "beats.toml"
+    spec.write_text(SPEC)
+    assert main(["run", str(spec), "--ray", "auto", "--state", "x.db"]) == 2
+    assert "--state-dir" in capsys.readouterr().err
+    assert main(["run", str(spec), "--ray", "auto", "--shards", "0"]) == 2

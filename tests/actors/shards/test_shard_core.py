@@ -136,3 +136,19 @@ def test_merge_stats() -> None:
     assert m["success_rate"] == 0.75 and m["average_duration"] == Duration(10)
     assert (m["lateness_p50"], m["lateness_p99"], m["lateness_max"]) == (Duration(9), Duration(50), Duration(90))
     assert m["shards"] == 2 and merge_stats([])["lateness_p99"] is None
+
+
+def test_the_core_never_imports_ray_and_says_how_to_get_it() -> None:
+    code = (
+        "import sys; sys.modules['ray'] = None\n"  # as if Ray were not installed
+        "import actors, actors.shards, actors.cli, actors.cli.ray_run\n"
+        "from actors.shards import ShardedScheduler\n"
+        "try:\n"
+        "    ShardedScheduler.deploy(1, targets=['shard_probe:noop'])\n"
+        "except ImportError as e:\n"
+        "    print('refused:', e)\n"
+    )
+    root = Path(__file__).resolve().parents[3]
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": f"{root}:{root / 'tests'}"})
+    assert "refused:" in res.stdout and "pip install 'tickwork[ray]'" in res.stdout, res.stdout + res.stderr
