@@ -243,10 +243,11 @@ class ShardedScheduler:
         """The shard that owns ``key``."""
         return shard_of(key, len(self._handles))
 
-    def _get(self, refs: Any) -> Any:
+    def _get(self, refs: Any, timeout: float | None = -1.0) -> Any:
+        """``ray.get`` with the client's timeout (or ``timeout``; None: no limit)."""
         if self._closed:
             raise RuntimeError("this ShardedScheduler was closed; connect() again")
-        return require_ray().get(refs, timeout=self._timeout)
+        return require_ray().get(refs, timeout=self._timeout if timeout == -1.0 else timeout)
 
     def _on(self, key: str) -> Any:
         return self._handles[shard_of(check_key(key), len(self._handles))]
@@ -394,8 +395,9 @@ class ShardedScheduler:
         return [v for part in self._all("lateness_us", since_us) for v in part]
 
     def wait_idle(self, timeout: float | None = None) -> bool:
-        """Every shard's `Scheduler.wait_idle` (at once)."""
-        return all(self._all("wait_idle", timeout))
+        """Every shard's `Scheduler.wait_idle` (at once); False on timeout."""
+        refs = [h.wait_idle.remote(timeout) for h in self._handles]
+        return all(self._get(refs, None if timeout is None else timeout + self._timeout))
 
     def rows(self) -> list[Any]:
         """The spec rows of every shard (``tickwork run --ray``)."""
