@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--plain", action="store_true", help="summary lines instead of the live table, even on a terminal")
     r.add_argument("--interval", metavar="SECONDS", type=_seconds, default=1.0,
                    help="seconds between summary lines when not on a terminal (default 1)")
+    from actors.cli import ray_run
+
+    ray_run.add_arguments(r)
 
     c = sub.add_parser("check", help="validate a spec and print each schedule's next five firings")
     c.add_argument("spec", metavar="SPEC.toml")
@@ -95,6 +98,10 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         if args.command == "check":
             return commands.check(args.spec, out, err, show_all=args.show_all)
+        if args.command == "run" and args.ray:
+            from actors.cli import ray_run
+
+            return ray_run.main(args, out, err)
         if args.command == "run":
             return commands.run(
                 args.spec, state=args.state, duration=args.duration, out=out, err=err,
