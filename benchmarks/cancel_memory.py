@@ -20,7 +20,7 @@ _ROOT = Path(__file__).resolve().parent.parent
 if (_ROOT / "actors" / "__init__.py").exists() and str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))
 
-from actors import Scheduler  # noqa: E402
+from actors import Scheduler
 
 
 def rss_mb() -> float:
@@ -39,7 +39,7 @@ def main() -> None:
                    help="once: schedule_in_seconds (wall deadline); interval: schedule_at_interval (timeline)")
     p.add_argument("--clear-every", type=int, default=10_000, help="clear_completed_schedules() this often")
     a = p.parse_args()
-    f = lambda: None  # noqa: E731
+    f = lambda: None
     s = Scheduler(daemon=True).start()
     make = s.schedule_in_seconds if a.kind == "once" else s.schedule_at_interval
     # Warm up (allocator arenas, caches) before the baseline.
@@ -58,10 +58,10 @@ def main() -> None:
     s.wait_idle(10)
     gc.collect()
     after = rss_mb()
-    clock = s._rt._clock_actor  # noqa: SLF001 - what the clock still holds
+    clock = s._rt._clock_actor
     print(f"{a.n:,} x cancel_schedule({make.__name__}(f, (), 3600)) in {time.perf_counter() - t0:.1f} s")
     print(f"RSS before {before:.1f} MB, after {after:.1f} MB: growth {after - before:+.1f} MB")
-    print(f"clock heaps: timeline {len(clock._timeline)}, wall {len(clock._wall)}; live {clock.pending}")  # noqa: SLF001
+    print(f"clock heaps: timeline {len(clock._timeline)}, wall {len(clock._wall)}; live {clock.pending}")
     s.stop()
 
 

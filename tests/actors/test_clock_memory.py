@@ -13,15 +13,15 @@ from timekit import VirtualClock
 
 
 def clock_of(s: Scheduler) -> ClockActor:
-    return s._rt._clock_actor  # type: ignore[union-attr]  # noqa: SLF001
+    return s._rt._clock_actor  # type: ignore[union-attr]
 
 
 def heap_len(c: ClockActor) -> int:
-    return len(c._timeline) + len(c._wall)  # noqa: SLF001
+    return len(c._timeline) + len(c._wall)
 
 
 def test_cancelled_deadlines_do_not_stay_in_the_heaps(clock: VirtualClock, sched: Scheduler) -> None:
-    f = lambda: None  # noqa: E731
+    f = lambda: None
     keep = [sched.schedule_at_interval(f, (), 3600) for _ in range(100)]
     for _ in range(20 * COMPACT_MIN):
         sched.cancel_schedule(sched.schedule_in_seconds(f, (), 3600))
@@ -35,9 +35,9 @@ def test_cancelled_deadlines_do_not_stay_in_the_heaps(clock: VirtualClock, sched
 def test_a_sleeping_clock_is_woken_before_its_inbox_piles_up() -> None:
     s = Scheduler(daemon=True).start()  # the system clock: it sleeps until the earliest deadline
     try:
-        f = lambda: None  # noqa: E731
+        f = lambda: None
         s.schedule_at_interval(f, (), 3600)  # the clock sleeps for an hour
-        q = clock_of(s).actor_inbox._q  # type: ignore[attr-defined]  # noqa: SLF001
+        q = clock_of(s).actor_inbox._q  # type: ignore[attr-defined]
         for _ in range(4 * MAX_QUEUED):  # arms after the wake-up time and disarms: no wake-up needed
             s.cancel_schedule(s.schedule_at_interval(f, (), 7200))
         deadline = time.monotonic() + 10
@@ -49,7 +49,7 @@ def test_a_sleeping_clock_is_woken_before_its_inbox_piles_up() -> None:
 
 
 def test_create_and_cancel_cycles_do_not_grow_memory(clock: VirtualClock, sched: Scheduler) -> None:
-    f = lambda: None  # noqa: E731
+    f = lambda: None
     for _ in range(10):  # live deadlines ahead of the cancelled ones (they keep them in the heap)
         sched.schedule_in_seconds(f, (), 1800)  # the same (wall-time) heap
 
