@@ -32,7 +32,7 @@ from codec.errors import DecodeError
 from codec.framing import frame_bytes
 from codec.message import Message
 from codec.timeext import dec_hook, enc_hook
-from codec.validation import find_problem, find_unset, same, unset_capable
+from codec.validation import explain_float_bound, find_problem, find_unset, same, unset_capable
 
 __all__ = ["Protocol", "protocol"]
 
@@ -259,7 +259,8 @@ class Protocol:
         try:
             msg = self._decode(data)
         except msgspec.DecodeError as exc:
-            raise DecodeError(f"invalid message: {exc}") from exc
+            reason = explain_float_bound(data, str(exc)) if isinstance(exc, msgspec.ValidationError) else None
+            raise DecodeError(f"invalid message: {reason or exc}") from exc
         except UnicodeDecodeError as exc:  # msgspec passes these through unwrapped
             raise DecodeError(f"invalid message: a string is not valid UTF-8 ({exc})") from exc
         except RecursionError:
