@@ -32,7 +32,15 @@ from codec.errors import DecodeError
 from codec.framing import frame_bytes
 from codec.message import Message
 from codec.timeext import dec_hook, enc_hook
-from codec.validation import explain_float_bound, find_problem, find_unset, same, unset_capable
+from codec.stdtimestamp import inexact_timestamp, may_hold_std_timestamp
+from codec.validation import (
+    explain_float_bound,
+    find_problem,
+    find_unset,
+    same,
+    timestamp_capable,
+    unset_capable,
+)
 
 __all__ = ["Protocol", "protocol"]
 
@@ -78,6 +86,7 @@ class Protocol:
         # type -> validating encoder (codec.checks, or _decode_checked when unsupported)
         self._encoders: dict[type, Callable[[Any], bytes]] = {}
         self._unset_capable: frozenset[type] = frozenset()
+        self._timestamp_capable: frozenset[type] = frozenset()
         self._encode: Callable[[Any], bytes] = msgspec.msgpack.Encoder(enc_hook=enc_hook).encode
         self._decode: Callable[[Any], Any] = self._build_decoder
 
@@ -267,6 +276,14 @@ class Protocol:
             raise DecodeError("invalid message: nested too deeply") from None
         if msg.__class__ in self._unset_capable:
             self._reject_unset(msg)  # type: ignore[arg-type]
+        if msg.__class__ in self._timestamp_capable and may_hold_std_timestamp(data):
+            ns = inexact_timestamp(data)
+            if ns is not None:
+                raise DecodeError(
+                    f"invalid message: a standard MessagePack timestamp (ext -1) has {ns} nanoseconds, "
+                    "not a whole number of microseconds; a Timestamp is exact to the microsecond, so "
+                    "send the instant rounded to microseconds (or as ext 84)"
+                )
         return msg  # type: ignore[no-any-return]
 
     def _reject_unset(self, msg: Message) -> None:
@@ -291,10 +308,12 @@ class Protocol:
                         union = Union[types] if len(types) > 1 else types[0]  # type: ignore[valid-type]
                         decoder = msgspec.msgpack.Decoder(union, dec_hook=dec_hook)
                         capable = unset_capable(types)
+                        timed = timestamp_capable(types)
                     except Exception as exc:
                         raise ValueError(f"cannot build this protocol's decoder: {exc}") from exc
                     decode = decoder.decode
                     self._unset_capable = capable
+                    self._timestamp_capable = timed
                 self._decode = decode
             decode = self._decode
         return decode(data)
