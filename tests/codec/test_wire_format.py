@@ -188,6 +188,8 @@ def test_str_is_utf8_bytes_is_bin_bool_and_none() -> None:
     )
     with pytest.raises(DecodeError, match="Expected `bytes`, got `str`"):
         P.decode(h("95 a7 5363616c617273 a0 a0 c2 c0"))
+    with pytest.raises(DecodeError, match="Expected `str`, got `bytes`"):
+        P.decode(h("95 a7 5363616c617273 c4 00 c4 00 c2 c0"))
 
 
 # ----------------------------------------------------------------------------- timekit values
@@ -200,6 +202,8 @@ def test_timestamp_is_ext_84_and_duration_ext_68_with_8_byte_big_endian_microsec
     assert P.encode(Times(Timestamp.MIN, Duration.MAX)).endswith(
         h("d7 54") + struct.pack(">q", Timestamp.MIN.micros) + h("d7 44 7fffffffffffffff")
     )
+    # The display zone is not sent.
+    assert P.encode(Times(Timestamp(5, tz="Europe/Paris"), Duration(0))) == P.encode(Times(Timestamp(5), Duration(0)))
     # The ext 8 form (c7 08 54 ...) of the same value is read too.
     assert P.decode(h("93 a5 54696d6573 c7 08 54 0000000000000005 d7 44 0000000000000006")) == Times(
         Timestamp(5), Duration(6)
