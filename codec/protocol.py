@@ -32,13 +32,12 @@ from codec.errors import DecodeError
 from codec.framing import frame_bytes
 from codec.message import Message
 from codec.timeext import dec_hook, enc_hook
-from codec.stdtimestamp import inexact_timestamp, may_hold_std_timestamp
+from codec.stdtimestamp import inexact_timestamp, take_seen
 from codec.validation import (
     explain_float_bound,
     find_problem,
     find_unset,
     same,
-    timestamp_capable,
     unset_capable,
 )
 
@@ -86,7 +85,6 @@ class Protocol:
         # type -> validating encoder (codec.checks, or _decode_checked when unsupported)
         self._encoders: dict[type, Callable[[Any], bytes]] = {}
         self._unset_capable: frozenset[type] = frozenset()
-        self._timestamp_capable: frozenset[type] = frozenset()
         self._encode: Callable[[Any], bytes] = msgspec.msgpack.Encoder(enc_hook=enc_hook).encode
         self._decode: Callable[[Any], Any] = self._build_decoder
 
@@ -268,6 +266,7 @@ class Protocol:
         try:
             msg = self._decode(data)
         except msgspec.DecodeError as exc:
+            take_seen()  # forget an ext -1 read before the failure
             reason = explain_float_bound(data, str(exc)) if isinstance(exc, msgspec.ValidationError) else None
             raise DecodeError(f"invalid message: {reason or exc}") from exc
         except UnicodeDecodeError as exc:  # msgspec passes these through unwrapped
@@ -276,7 +275,7 @@ class Protocol:
             raise DecodeError("invalid message: nested too deeply") from None
         if msg.__class__ in self._unset_capable:
             self._reject_unset(msg)  # type: ignore[arg-type]
-        if msg.__class__ in self._timestamp_capable and may_hold_std_timestamp(data):
+        if take_seen():  # a Timestamp came from a standard ext -1 value: was it exact?
             ns = inexact_timestamp(data)
             if ns is not None:
                 raise DecodeError(
@@ -308,12 +307,10 @@ class Protocol:
                         union = Union[types] if len(types) > 1 else types[0]  # type: ignore[valid-type]
                         decoder = msgspec.msgpack.Decoder(union, dec_hook=dec_hook)
                         capable = unset_capable(types)
-                        timed = timestamp_capable(types)
                     except Exception as exc:
                         raise ValueError(f"cannot build this protocol's decoder: {exc}") from exc
                     decode = decoder.decode
                     self._unset_capable = capable
-                    self._timestamp_capable = timed
                 self._decode = decode
             decode = self._decode
         return decode(data)

@@ -8,22 +8,20 @@ nanoseconds of 10**9 or more) or an instant outside years 1-9999 fails in msgspe
 
 msgspec rounds nanoseconds to the microsecond (halves up). A Timestamp is exact
 microseconds, so a value whose nanoseconds are not a whole number of microseconds
-is refused instead: :func:`inexact_timestamp` finds one in a decoded message's bytes.
+is refused instead: ``dec_hook`` marks the decoding thread (:func:`mark_seen`) when it
+converts one, and only then does the protocol walk the message's bytes with
+:func:`inexact_timestamp`, so messages without an ext -1 value pay nothing.
 """
 
 from __future__ import annotations
 
-import re
 import struct
+import threading
 from typing import Final
 
-__all__ = ["inexact_timestamp", "may_hold_std_timestamp"]
+__all__ = ["inexact_timestamp", "mark_seen", "take_seen"]
 
 STD_TIMESTAMP_EXT_CODE: Final = -1
-
-# An ext header of any width followed by the type byte 0xff (-1). A superset of the
-# real occurrences (the bytes may sit inside a string); the walk below decides.
-_CANDIDATE = re.compile(rb"[\xd6\xd7]\xff|\xc7.\xff|\xc8..\xff|\xc9....\xff", re.DOTALL)
 
 _U16 = struct.Struct(">H").unpack_from
 _U32 = struct.Struct(">I").unpack_from
@@ -40,9 +38,24 @@ _LENGTH: Final = {0xC4: 1, 0xC5: 2, 0xC6: 4, 0xD9: 1, 0xDA: 2, 0xDB: 4}  # bin /
 _EXT_LENGTH: Final = {0xC7: 1, 0xC8: 2, 0xC9: 4}
 
 
-def may_hold_std_timestamp(data: bytes | bytearray | memoryview) -> bool:
-    """Cheap test: False means ``data`` certainly holds no ext -1 value."""
-    return _CANDIDATE.search(data) is not None
+class _Seen(threading.local):
+    seen = False
+
+
+_seen = _Seen()
+
+
+def mark_seen() -> None:
+    """Note that this thread's current decode read an ext -1 value."""
+    _seen.seen = True
+
+
+def take_seen() -> bool:
+    """Whether this thread read an ext -1 value since the last call (and forget it)."""
+    if _seen.seen:
+        _seen.seen = False
+        return True
+    return False
 
 
 def _length(data: bytes, pos: int, width: int) -> int:

@@ -27,6 +27,7 @@ from typing import Any, Final
 from msgspec import UNSET
 from msgspec.msgpack import Ext
 
+from codec.stdtimestamp import mark_seen
 from timekit import Duration, Timestamp
 
 __all__ = ["DURATION_EXT_CODE", "TIMESTAMP_EXT_CODE", "dec_hook", "enc_hook"]
@@ -70,6 +71,7 @@ def dec_hook(tp: type, obj: Any) -> Any:
     """
     if tp is Timestamp:
         if obj.__class__ is datetime:  # msgspec's reading of a standard ext -1 timestamp (UTC)
+            mark_seen()  # the protocol then checks that it was exact to the microsecond
             return Timestamp(Timestamp.from_datetime(obj).micros)
         micros = _micros(obj, TIMESTAMP_EXT_CODE, "Timestamp")
         try:

@@ -19,9 +19,8 @@ from msgspec import UNSET
 
 from codec.fields import FLOAT32_MAX
 from codec.timeext import dec_hook, enc_hook
-from timekit import Timestamp
 
-__all__ = ["explain_float_bound", "find_problem", "find_unset", "same", "timestamp_capable", "unset_capable"]
+__all__ = ["explain_float_bound", "find_problem", "find_unset", "same", "unset_capable"]
 
 _encode = msgspec.msgpack.Encoder(enc_hook=enc_hook).encode
 _decoders: dict[Any, Callable[[bytes], Any]] = {}
@@ -108,7 +107,7 @@ def _at_path(data: bytes, path: str, op: str, bound: float) -> Any:
     return None
 
 
-def explain_float_bound(data: bytes, error: str) -> str | None:
+def explain_float_bound(data: bytes | bytearray | memoryview, error: str) -> str | None:
     """A clearer text for msgspec's ``error`` when a float bound refused NaN or infinity.
 
     ``data`` is the encoding msgspec was decoding. msgspec reports NaN as, say,
@@ -255,31 +254,6 @@ def _reachable_structs(cls: type) -> set[type]:
             elif isinstance(value, tuple):
                 stack.extend(v for v in value if isinstance(v, (mi.Type, mi.Field)))
     return found
-
-
-def _holds_timestamp(cls: type) -> bool:
-    """Whether a Timestamp (or datetime) field is reachable from message type ``cls``."""
-    seen: set[int] = set()
-    stack: list[Any] = [mi.type_info(cls)]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, mi.DateTimeType) or (isinstance(node, mi.CustomType) and node.cls is Timestamp):
-            return True
-        for name in node.__struct_fields__:
-            value = getattr(node, name)
-            if isinstance(value, (mi.Type, mi.Field)):
-                stack.append(value)
-            elif isinstance(value, tuple):
-                stack.extend(v for v in value if isinstance(v, (mi.Type, mi.Field)))
-    return False
-
-
-def timestamp_capable(types: Iterable[type]) -> frozenset[type]:
-    """Those of ``types`` that may hold a Timestamp decoded from a standard ext -1 value."""
-    return frozenset(cls for cls in types if _holds_timestamp(cls))
 
 
 def unset_capable(types: Iterable[type]) -> frozenset[type]:

@@ -339,3 +339,16 @@ def test_ext_minus_1_check_walks_the_message_not_its_bytes(secs: list[int], blob
 def test_encoding_always_sends_ext_84() -> None:
     decoded = P.decode(times(std(1, form=4)))
     assert P.encode(decoded) == times(h("d7 54 00000000000f4240"))
+
+
+def test_ext_minus_1_in_frames_and_after_a_failed_decode() -> None:
+    good, inexact = times(std(1, 1000)), times(std(1, 1001))
+    with pytest.raises(DecodeError, match="truncated"):
+        P.decode(good[:-1])  # fails after reading the ext -1 value
+    assert P.decode(times(h("d7 54 0000000000000001"))).at == Timestamp(1)
+    reader = FrameReader(P)
+    frames = b"".join(P.frame(Times(Timestamp(2), Duration(0))) if f is None else struct.pack(">I", len(f)) + f
+                      for f in (good, None, inexact))
+    with pytest.raises(DecodeError, match="1001 nanoseconds") as info:
+        reader.feed(frames)
+    assert info.value.messages == [Times(Timestamp(1_000_001), Duration(0)), Times(Timestamp(2), Duration(0))]
