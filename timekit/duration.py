@@ -151,8 +151,8 @@ def _parse_error(text: str, why: str = "") -> ValueError:
 
 def _number(token: str, text: str) -> Fraction:
     """The exact value of a matched decimal token ("1.5", "1,5", ".5")."""
-    if len(token) > MAX_DIGITS + 1:  # + 1: the decimal point
-        digits = len(token) - (not token.isdigit())
+    if len(token) > MAX_DIGITS:
+        digits = len(token) - (not token.isdigit())  # less the decimal point
         if digits > MAX_DIGITS:
             raise _parse_error(text, f"a number has {digits} digits; at most {MAX_DIGITS} are accepted")
     return Fraction(token.replace(",", "."))
@@ -325,7 +325,11 @@ class Duration:
 
     @classmethod
     def parse(cls, text: str) -> Duration:
-        """Parse compact text ("1h30m", "250ms", "1.5s", "-5s") or ISO 8601 ("PT1H30M")."""
+        """Parse compact text ("1h30m", "250ms", "1.5s", "-5s") or ISO 8601 ("PT1H30M").
+
+        Digits are ASCII only, at most 100 per number; the total is rounded
+        half-to-even to the microsecond.
+        """
         if not isinstance(text, str):
             raise TypeError(
                 f"Duration.parse() needs a str such as '1h30m' or 'PT1H30M', not {type(text).__name__}"

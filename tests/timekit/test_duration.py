@@ -269,6 +269,10 @@ def test_parse_huge_numbers_get_the_parse_error(text: str) -> None:
 def test_parse_numbers_up_to_the_digit_limit() -> None:
     assert Duration.parse("0." + "0" * 98 + "1s").micros == 0
     assert Duration.parse("0" * 99 + "5s").micros == 5_000_000
+    with pytest.raises(ValueError, match="a number has 101 digits"):
+        Duration.parse("0" * 100 + "5s")
+    with pytest.raises(ValueError, match="a number has 101 digits"):
+        Duration.parse("0." + "0" * 99 + "5s")
     with pytest.raises(OverflowError, match=r"about 1\.0e105 microseconds is out of range"):
         Duration.parse("1" + "0" * 99 + "s")
 
