@@ -343,7 +343,7 @@ def _compile_message(
     return MessageSpec(mname, cls, infos)
 
 
-_DAILY = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
+_DAILY = re.compile(r"([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?")  # ASCII digits (\d takes any script's)
 
 
 def _preprocess_schedule(sraw: Any) -> Any:

@@ -101,6 +101,11 @@ CASES = {
     "tz on an interval": (HEARTBEAT + schedule(tz='"UTC"'), "$.schedules[0].tz", "tz applies to daily and cron only"),
     "bad cron": (HEARTBEAT + schedule(every=None, cron='"61 * * * *"'), "$.schedules[0].cron", "61"),
     "bad daily": (HEARTBEAT + schedule(every=None, daily='"25:00"'), "$.schedules[0].daily", "out of range"),
+    "non-ASCII digits in daily": (
+        HEARTBEAT + schedule(every=None, daily='"\u0660\u0662:\u0663\u0660"'), "$.schedules[0].daily",
+        "expected a time of day",
+    ),
+    "non-ASCII digits in every": (HEARTBEAT + schedule(every='"\u0665s"'), "$.schedules[0].every", "Invalid duration"),
     "at without offset": (
         HEARTBEAT + schedule(every=None, at="2030-01-01T09:00:00"), "$.schedules[0].at", "has no UTC offset",
     ),
