@@ -20,7 +20,7 @@ from msgspec import UNSET
 from codec.fields import FLOAT32_MAX
 from codec.timeext import dec_hook, enc_hook
 
-__all__ = ["explain_float_bound", "find_problem", "find_unset", "same", "unset_capable"]
+__all__ = ["explain_float_bound", "explain_float_bound_in", "find_problem", "find_unset", "same", "unset_capable"]
 
 _encode = msgspec.msgpack.Encoder(enc_hook=enc_hook).encode
 _decoders: dict[Any, Callable[[bytes], Any]] = {}
@@ -85,9 +85,9 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
 }
 
 
-def _at_path(data: bytes, path: str, op: str, bound: float) -> Any:
-    """The first value at ``path`` (msgspec's ``$[1][...]``) in ``data`` that breaks the bound."""
-    candidates = [msgspec.msgpack.decode(data)]
+def _at_path(root: Any, path: str, op: str, bound: float) -> Any:
+    """The first value at ``path`` (msgspec's ``$[1][...]``) under ``root`` that breaks the bound."""
+    candidates = [root]
     rest = path[1:]
     for step in _PATH_STEP.finditer(rest):
         key = step.group(1)
@@ -114,14 +114,25 @@ def explain_float_bound(data: bytes | bytearray | memoryview, error: str) -> str
     "Expected `float` >= -3.4e+38", which names the wrong thing. None when the
     refused value is an ordinary number (msgspec's text is right) or cannot be found.
     """
+    if _FLOAT_BOUND.fullmatch(error) is None:
+        return None
+    try:
+        root = msgspec.msgpack.decode(data)
+    except (ValueError, TypeError, msgspec.DecodeError, RecursionError):
+        return None
+    return explain_float_bound_in(root, error)
+
+
+def explain_float_bound_in(root: Any, error: str) -> str | None:
+    """:func:`explain_float_bound` for a Python value given to ``msgspec.convert``."""
     m = _FLOAT_BOUND.fullmatch(error)
     if m is None:
         return None
     op, bound_text, path = m.groups()
     try:
         bound = float(bound_text)
-        value = _at_path(bytes(data), path or "$", op, bound)
-    except (ValueError, TypeError, msgspec.DecodeError, RecursionError):
+        value = _at_path(root, path or "$", op, bound)
+    except (ValueError, TypeError, RecursionError):
         return None
     if value is None or math.isfinite(value):
         return None

@@ -25,6 +25,7 @@ from msgspec import UNSET, UnsetType
 
 import codec
 from codec.fields import type_for_name
+from codec.validation import explain_float_bound_in
 from timekit import Duration, ScheduleAt, Timestamp
 from timekit.zones import get_zone
 from timekit.zones import zone_name as zone_name_of
@@ -122,7 +123,7 @@ def _convert(value: Any, tp: Any, path: str, problems: list[Problem]) -> Any:
     try:
         return msgspec.convert(value, tp)
     except msgspec.ValidationError as exc:
-        text = str(exc)
+        text = explain_float_bound_in(value, str(exc)) or str(exc)  # NaN/inf named as such
         where = path
         m = re.search(r" - at `\$(.*)`$", text)
         if m is not None:
