@@ -17,7 +17,7 @@ class Activity:
     was recorded and callbacks ran, and the next deadline was told to the clock actor.
     """
 
-    __slots__ = ("_cond", "_count", "_lock", "on_zero")
+    __slots__ = ("_cond", "_count", "_lock", "on_zero", "ops")
 
     def __init__(self) -> None:
         # add/done take the raw lock (a C-level context manager); waiters use the
@@ -25,16 +25,20 @@ class Activity:
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._count = 0
+        #: Tokens added and released so far: changes whenever work makes progress.
+        self.ops = 0
         #: Called (outside the lock) each time the count drops to zero.
         self.on_zero: Callable[[], None] | None = None
 
     def add(self, n: int = 1) -> None:
         with self._lock:
             self._count += n
+            self.ops += 1
 
     def done(self, n: int = 1) -> None:
         with self._lock:
             self._count -= n
+            self.ops += 1
             if self._count > 0:
                 return
             self._count = 0

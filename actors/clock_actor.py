@@ -97,7 +97,11 @@ class _ArmTimeout:
 
 
 class _Flush:
-    """Fire everything due now; replies with the number of ticks sent."""
+    """Fire everything due now; replies True if nothing was due or in flight."""
+
+
+class _Step:
+    """Virtual time: as `_Flush`, replying ``(idle, the next instant with work or None)``."""
 
 
 _NEVER = 1 << 62
@@ -223,6 +227,8 @@ class ClockActor(OwnThreadActor):
             return None
         if type(message) is _Flush:
             return self._flush()
+        if type(message) is _Step:
+            return self._step()
         raise TypeError(f"clock actor: unknown message {message!r}")
 
     def _apply(self, item: Any) -> bool:
@@ -421,6 +427,16 @@ class ClockActor(OwnThreadActor):
         self.fire_due()
         return busy == 0 and self.ticks_sent == before
 
+    def _step(self) -> tuple[bool, int | None]:
+        """`_flush`, and when idle the earliest instant anything is armed for (a firing
+        or an execution timeout): where a stepping `VirtualClock.advance` goes next."""
+        if not self._flush():
+            return False, None
+        tops = [t for t in (self._top(self._timeline), self._top(self._wall)) if t is not None]
+        if self._timeouts:
+            tops.append(self._timeouts[0][0])
+        return True, min(tops) if tops else None
+
     @property
     def pending(self) -> int:
         """Number of live deadlines held by the clock (for tests and stats; a
@@ -446,3 +462,4 @@ def disarm(sid: int) -> int:
 
 
 FLUSH = _Flush()
+STEP = _Step()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from actors.scheduler import Scheduler
@@ -10,7 +10,7 @@ from actors.scheduler import Scheduler
 __all__ = ["schedule_at", "schedule_once", "schedule_repeating"]
 
 
-def schedule_once(scheduler: Scheduler, target: Callable[..., Any] | str, args: Iterable[Any], delay: Any) -> int:
+def schedule_once(scheduler: Scheduler, target: Callable[..., Any] | str, args: Sequence[Any], delay: Any) -> int:
     """Run ``target(*args)`` exactly once, ``delay`` (seconds, Duration or timedelta) from now."""
     from timekit import Duration
 
@@ -22,11 +22,11 @@ def schedule_once(scheduler: Scheduler, target: Callable[..., Any] | str, args: 
     return scheduler.schedule_at_time(target, args, scheduler.now() + d)
 
 
-def schedule_repeating(scheduler: Scheduler, target: Callable[..., Any] | str, args: Iterable[Any], interval: Any) -> int:
+def schedule_repeating(scheduler: Scheduler, target: Callable[..., Any] | str, args: Sequence[Any], interval: Any) -> int:
     """Run ``target(*args)`` every ``interval``, the first one interval from now."""
     return scheduler.schedule_at_interval(target, args, interval)
 
 
-def schedule_at(scheduler: Scheduler, target: Callable[..., Any] | str, args: Iterable[Any], when: Any) -> int:
+def schedule_at(scheduler: Scheduler, target: Callable[..., Any] | str, args: Sequence[Any], when: Any) -> int:
     """Run ``target(*args)`` once at ``when`` (Timestamp, aware datetime or Unix seconds)."""
     return scheduler.schedule_at_time(target, args, when)

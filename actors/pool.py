@@ -38,21 +38,39 @@ Guarantees kept from Pykka
   handled; asks queued after it fail with `pykka.ActorDeadError`; ``on_stop``
   runs on a stop, ``on_failure`` (not ``on_stop``) after an exception in a tell
   handler, which also stops the actor. An exception in an ask handler is set
-  on the future and the actor keeps running.
+  on the future and the actor keeps running; it is logged as Pykka does, at INFO
+  on the ``pykka`` logger ("Exception returned from ... to caller:").
+* An actor in `pykka.ActorRegistry` leaves it when it stops or fails, however it
+  got there (``start(register=True)`` or ``ActorRegistry.register(ref)`` by hand).
+* Pykka's own test suite runs against `PooledActor` in CI
+  (tests/actors/test_pykka_upstream.py); the tests it fails are listed there,
+  each for one of the differences below.
 
 Differences from ``ThreadingActor`` (deliberate)
 ------------------------------------------------
 * Not registered in `pykka.ActorRegistry` unless ``start(..., register=True)``
   (the registry is a list with O(n) removal). Unregistered actors are not seen
   by ``ActorRegistry.stop_all()``/``broadcast``: stop them with
-  `Dispatcher.shutdown`.
+  `Dispatcher.shutdown`. Stopping costs nothing extra for the registry unless it
+  holds something and the actor's ``actor_ref`` was made (else it cannot be there).
 * Failures are logged to ``logging.getLogger("tickwork")`` at ERROR with the
-  traceback (Pykka logs to its own logger, which has only a NullHandler).
+  traceback (Pykka logs to its own logger, which has only a NullHandler, so an
+  application that configured no logging would never see them). Pykka's other
+  records (unexpected message, exception returned to an asker, registry) stay on
+  ``pykka``.
 * A ``BaseException`` (``SystemExit``, ``KeyboardInterrupt``, ...) raised by a
   handler is treated like an exception in a tell handler *for that actor only*:
-  logged, ``on_failure``, actor stopped (if it came from an ask handler it is
-  also set on the future). ``ActorRegistry.stop_all()`` is never called and the
-  worker thread carries on.
+  logged at ERROR, ``on_failure`` (not ``on_stop``), actor stopped, death hook
+  called with it (if it came from an ask handler it is also set on the future,
+  which Pykka leaves unresolved). ``ActorRegistry.stop_all()`` is never called
+  and the worker thread carries on. Pykka instead runs ``on_stop`` and stops
+  every registered actor, logging at DEBUG only. Why not here: one actor's
+  crash must not stop the unrelated actors of the process (and would not even
+  reach the unregistered pooled ones); ``on_failure`` is where tickwork's
+  schedule actors hand their mailbox to the supervisor, which restarts them
+  (``on_stop`` would lose those messages); and ``stop_all()`` blocks, which a
+  dispatcher worker must not. (tickwork's runtime runs user code only in
+  targets and callbacks, where it catches everything, BaseException included.)
 * A death hook, ``start(..., on_death=f)`` or ``Dispatcher(on_actor_death=f)``
   (the per-actor hook wins), is called exactly once when the actor has
   terminated, as ``f(actor_ref, exc)``: ``exc`` is the exception that killed it,
@@ -113,7 +131,8 @@ Workers are non-daemon threads by default: call `Dispatcher.shutdown` (or use
 the dispatcher as a context manager), or the interpreter will not exit.
 
 Pykka internals relied on (pyproject pins ``pykka>=4.1,<4.6``; the conformance
-suite in tests/actors/test_pool_conformance.py must pass before widening it)
+suite in tests/actors/test_pool_conformance.py and Pykka's own suite,
+tests/actors/test_pykka_upstream.py, must pass before widening it)
 --------------------------------------------------------------------------
 * The actor-type hooks ``Actor._create_actor_inbox``, ``Actor._create_future``,
   ``Actor._start_actor_loop``, and the attributes ``Actor.__init__`` sets
@@ -132,7 +151,9 @@ suite in tests/actors/test_pool_conformance.py must pass before widening it)
   ``pykka.messages._ActorStop``.
 * ``Actor._handle_receive`` (reused as is; it calls ``self._stop()`` on a stop
   message), and ``Actor._stop``/``Actor._handle_failure``, overridden here to skip
-  ``ActorRegistry.unregister`` for unregistered actors and to log to "tickwork".
+  ``ActorRegistry.unregister`` for actors that cannot be registered and to log to
+  "tickwork". ``ActorRegistry._actor_refs``/``_actor_refs_lock`` are read to see
+  whether an actor is registered (without them, ``unregister`` is always called).
   ``Actor._actor_loop*`` are not used: `Dispatcher` implements the loop with the
   same semantics.
 * ``ThreadingFuture`` (subclassed by `PooledFuture`).
@@ -169,6 +190,7 @@ if TYPE_CHECKING:
 __all__ = ["STOP", "DeathHook", "Dispatcher", "PooledActor", "PooledFuture", "run_here", "run_turn"]
 
 logger = logging.getLogger("tickwork")
+_pykka_logger = logging.getLogger("pykka")  # where Pykka logs an exception returned to an asker
 
 DeathHook = Callable[[ActorRef[Any], BaseException | None], object]
 """``hook(actor_ref, exc)``: ``exc`` killed the actor, or ``None`` for a clean stop."""
@@ -310,7 +332,6 @@ class _Mailbox(list):  # type: ignore[type-arg]
         "_prev",
         "_dispatcher",
         "_lock",  # the dispatcher's stripe lock for this mailbox
-        "_registered",  # in pykka.ActorRegistry
         "_scheduled",  # on the run queue or being run by a worker
         "_state",
         "_stop_now",  # dispatcher shutdown: stop before the next message
@@ -331,7 +352,6 @@ class _Mailbox(list):  # type: ignore[type-arg]
         self._prev: Any = None
         self._dispatcher: Any = _UNBOUND
         self._lock: Any = _UNBOUND._lock  # noqa: SLF001
-        self._registered = False
         self._scheduled = True  # nothing schedules it until the dispatcher admits it
         self._state = _NEW
         self._stop_now = False
@@ -680,7 +700,7 @@ class Dispatcher:
                 response = handle(item.message)
             except Exception:
                 if reply_to is not None:
-                    logger.debug("Exception returned from %s to caller:", actor, exc_info=True)
+                    _pykka_logger.info("Exception returned from %s to caller:", actor, exc_info=True)
                     reply_to.set_exception()
                 else:
                     _fail(actor, sys.exc_info())
@@ -717,11 +737,10 @@ class Dispatcher:
         exc = mailbox._death_exc  # noqa: SLF001
         hook = mailbox._on_death or self._on_actor_death  # noqa: SLF001
         mailbox._actor = mailbox._death_exc = mailbox._on_death = None  # noqa: SLF001
-        if actor is not None and (pending or hook is not None or mailbox._registered):  # noqa: SLF001
+        if actor is not None:
+            _unregister(actor)  # normally done by _stop/_handle_failure; not after an internal error
+        if actor is not None and (pending or hook is not None):
             actor_ref = actor.actor_ref
-            if mailbox._registered:  # noqa: SLF001
-                mailbox._registered = False  # noqa: SLF001
-                ActorRegistry.unregister(actor_ref)
             _fail_envelopes(pending, actor_ref)
             if hook is not None:
                 try:
@@ -768,6 +787,30 @@ def _turn_here(mailbox: _Mailbox) -> None:
             dispatcher._finish(mailbox)  # noqa: SLF001
         except BaseException:  # noqa: BLE001
             logger.critical("tickwork dispatcher: cannot finish actor", exc_info=True)
+
+
+def _unregister(actor: PooledActor) -> None:
+    """Remove ``actor`` from `pykka.ActorRegistry` if it is there, as Pykka does on every stop.
+
+    However it got there: ``start(register=True)`` or ``ActorRegistry.register(ref)``
+    by hand. Costs a dict lookup when it cannot be there: an actor whose
+    ``actor_ref`` was never made has no ref to register, and an empty registry
+    holds nothing (tickwork registers no actor by default). Only then is the
+    registry searched (under its lock, like ``ActorRegistry.unregister``).
+    """
+    ref = actor.__dict__.get("_actor_ref")
+    if ref is None:
+        return
+    refs = getattr(ActorRegistry, "_actor_refs", None)
+    if refs is None:  # Pykka's registry internals changed: use the public call
+        ActorRegistry.unregister(ref)
+        return
+    if not refs:
+        return
+    with ActorRegistry._actor_refs_lock:  # noqa: SLF001
+        found = ref in refs
+    if found:
+        ActorRegistry.unregister(ref)
 
 
 def _fail(actor: PooledActor, exc_info: Any) -> None:
@@ -886,15 +929,12 @@ class PooledActor(pykka.Actor):
         mailbox._on_death = on_death  # noqa: SLF001
         if register:
             ActorRegistry.register(obj.actor_ref)
-            mailbox._registered = True  # noqa: SLF001
         try:
             obj._start_actor_loop()  # noqa: SLF001
         except BaseException:
             mailbox._state = _DEAD  # noqa: SLF001
             mailbox._actor = None  # noqa: SLF001
-            if register:
-                mailbox._registered = False  # noqa: SLF001
-                ActorRegistry.unregister(obj.actor_ref)
+            _unregister(obj)
             raise
         return obj
 
@@ -927,11 +967,9 @@ class PooledActor(pykka.Actor):
         dispatcher._admit(mailbox)  # noqa: SLF001
 
     def _stop(self) -> None:
-        """Pykka's ``_stop`` minus the registry scan for unregistered actors."""
+        """Pykka's ``_stop``; the registry is only scanned if the actor can be in it."""
         mailbox = self.actor_inbox
-        if mailbox._registered:  # noqa: SLF001
-            mailbox._registered = False  # noqa: SLF001
-            ActorRegistry.unregister(self.actor_ref)
+        _unregister(self)
         mailbox.set()
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("Stopped %s", self)
@@ -955,7 +993,5 @@ class PooledActor(pykka.Actor):
         mailbox = self.actor_inbox
         if mailbox._death_exc is None:  # noqa: SLF001
             mailbox._death_exc = exception_value  # noqa: SLF001
-        if mailbox._registered:  # noqa: SLF001
-            mailbox._registered = False  # noqa: SLF001
-            ActorRegistry.unregister(self.actor_ref)
+        _unregister(self)
         mailbox.set()

@@ -17,10 +17,10 @@ from typing import Any
 import msgspec
 import pykka
 
-from timekit import Clock, Duration, ScheduleAt, SystemClock, Timestamp
+from timekit import Clock, Duration, ScheduleAt, SystemClock, Timestamp, VirtualClock
 
 from actors.activity import Activity
-from actors.clock_actor import FLUSH, ClockActor, arm, arm_timeout, disarm
+from actors.clock_actor import FLUSH, STEP, ClockActor, arm, arm_timeout, disarm
 from actors.executor import ExecutionPool
 from actors.messages import Tick, _Done
 from actors.pool import Dispatcher, run_turn
@@ -155,6 +155,10 @@ class Runtime:
         self.records: deque[_Record] = deque()
         self.async_inflight: set[Any] = set()
         self.drain_requested = False
+        #: Virtual time: the activity ``ops`` at which `settle` last found the work stalled.
+        self._stalled_at = -1
+        if isinstance(clock, VirtualClock):
+            clock.attach(self)  # its advance() steps through our instants (see settle)
 
     # -- used by schedule actors ---------------------------------------------------
     def lock_for(self, sid: int) -> threading.Lock:
@@ -182,16 +186,14 @@ class Runtime:
     def to_trigger(self, when: Any) -> ScheduleAt:
         return to_trigger(when)
 
-    def first_due(self, trigger: ScheduleAt, now: int) -> tuple[int | None, ScheduleAt]:
+    def first_due(self, trigger: ScheduleAt, now: int) -> tuple[int, ScheduleAt]:
         """The first firing of a schedule created (or updated) at ``now``, and its
-        trigger with an unanchored interval anchored at ``now``."""
-        if trigger.is_interval():
-            if trigger.start is None:
-                trigger = trigger.anchored(Timestamp.from_micros(now))
-            return trigger.next_fire_us(now), trigger
-        if trigger.is_time():
-            return trigger.when.micros, trigger  # a time already past fires at once
-        return trigger.next_fire_us(now), trigger
+        trigger with an unanchored interval anchored at ``now``. ValueError for a
+        trigger that would never fire (`ScheduleAt.first_fire_us`)."""
+        first = trigger.first_fire_us(now)  # a time already past fires at once
+        if trigger.is_interval() and trigger.start is None:
+            trigger = trigger.anchored(Timestamp.from_micros(now))
+        return first, trigger
 
     def check_message(self, s: ScheduleState, message: Any) -> None:
         encode = s.encode
@@ -576,6 +578,43 @@ class Runtime:
             except pykka.Timeout:
                 return False
 
+    def settle(self) -> tuple[bool, int | None]:
+        """`VirtualClock` participant: block until everything due at or before the
+        clock's now has run and been recorded; ``(True, the next instant anything is
+        armed for, or None)``.
+
+        ``(False, None)`` when it cannot wait: called on one of our own threads (a
+        target or callback advancing the clock) or on a thread running an event loop
+        (coroutine targets may need it), or the work in flight has made no progress
+        for the clock's ``stall_timeout`` (a target blocked on the caller), and at
+        once while it is still stuck there. The clock then moves straight on, and
+        what comes due meanwhile runs late, as in real time."""
+        if self.stopping:
+            return True, None
+        if self.on_own_thread() or _on_event_loop():
+            return False, None
+        patience: float = self.clock.stall_timeout  # type: ignore[attr-defined]
+        activity = self.activity
+        while True:
+            mark = activity.ops
+            if mark == self._stalled_at and activity.count:
+                return False, None  # still stuck where it was the last time
+            if not activity.wait_zero(time.monotonic() + patience):
+                if activity.ops == mark:
+                    self._stalled_at = mark
+                    return False, None
+                continue  # busy but moving
+            if self.stopping:
+                return True, None
+            try:
+                idle, nxt = self.clock_ref.ask(STEP, timeout=patience)
+            except pykka.Timeout:
+                return False, None
+            except pykka.ActorDeadError:
+                return True, None  # stopped meanwhile
+            if idle:
+                return True, nxt
+
     def stats(self) -> dict[str, Any]:
         return self._ask_supervisor(STATS)  # type: ignore[no-any-return]
 
@@ -595,6 +634,8 @@ class Runtime:
         Stopping is not cancelling: durable schedules stay in the store as they are.
         """
         self.stopping = True  # executions not yet started are skipped from now on
+        if isinstance(self.clock, VirtualClock):
+            self.clock.detach(self)
         deadline = time.monotonic() + timeout
 
         def left() -> float:
@@ -645,6 +686,15 @@ class Runtime:
             finally:
                 self.store.close()
         return ok
+
+
+def _on_event_loop() -> bool:
+    """True on a thread that is running an asyncio event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 class _Job(msgspec.Struct, gc=False):

@@ -23,7 +23,7 @@ from timekit import Duration, ScheduleAt
 from actors.messages import Cancel, Pause, Resume, Tick, Update, _Done, _Timeout
 from actors.pool import PooledActor
 from actors.results import ScheduleStatus
-from actors.state import ScheduleState
+from actors.state import ScheduleState, as_args
 
 if TYPE_CHECKING:
     from actors.runtime import Runtime
@@ -349,7 +349,7 @@ class ScheduleActor(PooledActor):
             trigger = rt.to_trigger(Duration.from_seconds(u.interval) if isinstance(u.interval, int | float) else u.interval)
             if not trigger.is_interval():
                 raise ValueError("interval= must be a positive duration")
-        new_args = s.args if u.args is None else tuple(u.args)
+        new_args = s.args if u.args is None else as_args(u.args)
         new_kwargs = s.kwargs if u.kwargs is None else dict(u.kwargs)
         if u.message is not None:
             rt.check_message(s, u.message)

@@ -17,7 +17,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -31,7 +31,7 @@ from actors.messages import Pause, Resume, Update
 from actors.policy import Retry, make_policy
 from actors.results import ScheduleInfo, ScheduleResult, ScheduleStatus
 from actors.runtime import Runtime, to_trigger
-from actors.state import ScheduleState
+from actors.state import ScheduleState, as_args
 from actors.store import Store, check_encodable
 from actors.supervisor import latest
 
@@ -339,7 +339,7 @@ class Scheduler:
     def schedule(
         self,
         target: Callable[..., Any] | str,
-        args: Iterable[Any] = (),
+        args: Sequence[Any] = (),
         when: Any = None,
         *,
         kwargs: dict[str, Any] | None = None,
@@ -402,13 +402,12 @@ class Scheduler:
     def _check_args(args: Any, kwargs: Any, metadata: Any) -> tuple[Any, ...]:
         if type(args) is tuple and kwargs is None and metadata is None:
             return args  # the common case, checked cheaply
-        if isinstance(args, str | bytes) or not isinstance(args, Iterable):
-            raise TypeError(f"args must be a tuple or list of arguments, not {type(args).__name__}")
+        args_t = as_args(args)
         if kwargs is not None and not isinstance(kwargs, dict):
             raise TypeError(f"kwargs must be a dict, not {type(kwargs).__name__}")
         if metadata is not None and not isinstance(metadata, dict):
             raise TypeError(f"metadata must be a dict, not {type(metadata).__name__}")
-        return tuple(args)
+        return args_t
 
     def _add(
         self,
@@ -470,12 +469,12 @@ class Scheduler:
             rt.spawn(state)
         return sid
 
-    def schedule_at_time(self, target: Callable[..., Any] | str, args: Iterable[Any], when: Any, **kw: Any) -> int:
+    def schedule_at_time(self, target: Callable[..., Any] | str, args: Sequence[Any], when: Any, **kw: Any) -> int:
         """Run once at ``when`` (Timestamp, aware datetime or Unix seconds)."""
         return self.schedule(target, args, ScheduleAt.at_time(when), **kw)
 
     def schedule_at_interval(
-        self, target: Callable[..., Any] | str, args: Iterable[Any], interval: Any, **kw: Any
+        self, target: Callable[..., Any] | str, args: Sequence[Any], interval: Any, **kw: Any
     ) -> int:
         """Run every ``interval`` (seconds, Duration or timedelta), first one interval from now."""
         if interval.__class__ is int or interval.__class__ is float:
@@ -485,7 +484,7 @@ class Scheduler:
         return self.schedule(target, args, trigger, **kw)
 
     def schedule_in_seconds(
-        self, target: Callable[..., Any] | str, args: Iterable[Any], seconds: float, **kw: Any
+        self, target: Callable[..., Any] | str, args: Sequence[Any], seconds: float, **kw: Any
     ) -> int:
         """Run once, ``seconds`` from now."""
         delay = Duration.from_seconds(seconds)
@@ -496,7 +495,7 @@ class Scheduler:
     def schedule_daily(
         self,
         target: Callable[..., Any] | str,
-        args: Iterable[Any],
+        args: Sequence[Any],
         hour: int,
         minute: int = 0,
         second: int = 0,
@@ -508,7 +507,7 @@ class Scheduler:
         return self.schedule(target, args, ScheduleAt.daily(hour, minute, second, tz=tz), **kw)
 
     def schedule_cron(
-        self, target: Callable[..., Any] | str, args: Iterable[Any], expression: str, *, tz: Any = "UTC", **kw: Any
+        self, target: Callable[..., Any] | str, args: Sequence[Any], expression: str, *, tz: Any = "UTC", **kw: Any
     ) -> int:
         """Run at every match of a standard 5-field cron ``expression`` in ``tz``."""
         return self.schedule(target, args, ScheduleAt.cron(expression, tz=tz), **kw)
@@ -661,6 +660,8 @@ class Scheduler:
             return False
         if "trigger" in changes and changes["trigger"] is not None:
             changes["trigger"] = to_trigger(changes["trigger"])
+        if changes.get("args") is not None:
+            changes["args"] = as_args(changes["args"])
         if s.durable and ("args" in changes or "kwargs" in changes):
             check_encodable(changes.get("args") or (), changes.get("kwargs"))
         return self._ask_and_store(s, Update(**changes))

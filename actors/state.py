@@ -4,7 +4,7 @@ continues from exactly where the dead one stopped."""
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence, Set
 from typing import Any, Generic, TypeVar, overload
 
 from timekit import ScheduleAt
@@ -13,15 +13,41 @@ from actors.policy import DEFAULT_POLICY, Policy
 from actors.results import ScheduleStatus
 from actors.stats import percentile
 
-__all__ = ["LATENCY_WINDOW", "ScheduleState"]
+__all__ = ["LATENCY_WINDOW", "ScheduleState", "as_args"]
 
 #: How many recent executions the per-schedule lateness percentiles cover.
 LATENCY_WINDOW = 64
 
 
 _LONG_AGO = -(1 << 62)
-_I32_MAX = (1 << 31) - 1
 _EMPTY: dict[str, Any] = {}  # shared default metadata (never mutated: readers copy)
+
+
+def as_args(args: object) -> tuple[Any, ...]:
+    """A target's positional arguments as the tuple a schedule keeps: the one place
+    ``args`` is checked and coerced (scheduling, `Scheduler.update`, a told `Update`).
+
+    A tuple, list or other sequence is taken in order. Anything else raises
+    TypeError, since it would silently become something else: a dict its keys, a
+    set an arbitrary order, a generator or iterator whatever it yields once, a
+    str or bytes its characters.
+    """
+    if args.__class__ is tuple:
+        return args  # type: ignore[return-value]
+    if isinstance(args, Sequence) and not isinstance(args, str | bytes | bytearray):
+        return tuple(args)
+    what = type(args).__name__
+    if isinstance(args, Mapping):
+        why = "a mapping would pass its keys; pass keyword arguments as kwargs="
+    elif isinstance(args, Set):
+        why = "a set has no order; pass a tuple or list"
+    elif isinstance(args, str | bytes | bytearray | memoryview):
+        why = f"a {what} would pass its characters one by one; pass ({args!r},) for one argument"
+    elif hasattr(args, "__next__") or hasattr(args, "__iter__"):
+        why = "an iterator or generator is consumed once; pass tuple(...) of it"
+    else:
+        why = "pass a tuple or list, e.g. (value,) for one argument"
+    raise TypeError(f"args must be a tuple or list of arguments, not {what}: {why}")
 
 
 class _Rare:
@@ -240,19 +266,22 @@ class ScheduleState:
         ring = self.late_ring
         if ring is None:
             # 32-bit entries (half the memory of 64-bit ones, ~320 B per schedule that
-            # has fired 64 times): lateness beyond ±35 minutes is kept as ±35 minutes
-            # in the percentiles; late_max keeps the exact value.
+            # has fired 64 times); the first lateness beyond ±35 minutes widens this
+            # schedule's window to 64 bits, so its percentiles stay exact.
             ring = self.late_ring = array("i")
-        if late_us > _I32_MAX:
-            late_us_ring = _I32_MAX
-        elif late_us < -_I32_MAX:
-            late_us_ring = -_I32_MAX
-        else:
-            late_us_ring = late_us
-        if len(ring) < LATENCY_WINDOW:
-            ring.append(late_us_ring)
-        else:
-            ring[self.late_i] = late_us_ring
+        full = len(ring) >= LATENCY_WINDOW
+        try:
+            if full:
+                ring[self.late_i] = late_us
+            else:
+                ring.append(late_us)
+        except OverflowError:
+            ring = self.late_ring = array("q", ring)  # µs of any span of Timestamps fit in 64 bits
+            if full:
+                ring[self.late_i] = late_us
+            else:
+                ring.append(late_us)
+        if full:
             self.late_i = (self.late_i + 1) % LATENCY_WINDOW
         if self.late_max is None or late_us > self.late_max:
             self.late_max = late_us

@@ -8,6 +8,7 @@ callback that hangs holds one execution thread and never the statistics.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import deque
 from functools import partial
@@ -163,6 +164,7 @@ class SupervisorActor(OwnThreadActor):
         self.restarts = 0
         self.retried = 0
         self.callback_errors = 0
+        self._cb_lock = threading.Lock()
         self._parked: dict[int, list[Any]] = {}
 
     def _create_actor_inbox(self) -> _SupervisorInbox:  # type: ignore[override]  # as ClockActor's
@@ -269,21 +271,37 @@ class SupervisorActor(OwnThreadActor):
         exec_cbs: tuple[Callable[[ScheduleResult], Any], ...],
         err_cbs: tuple[Callable[[int, BaseException], Any], ...],
     ) -> None:
+        """Call every callback for ``r``, each on its own: whatever one raises (any
+        `BaseException`, SystemExit and KeyboardInterrupt included) is counted in
+        ``callback_errors``, logged and swallowed, and the next one still runs.
+
+        Never re-raised: this runs on an execution thread or, during stop, on the
+        supervisor's own thread, and neither may die of a callback (a real Ctrl-C
+        is delivered to the main thread, never here)."""
         try:
             for cb in exec_cbs:
                 try:
                     cb(r)
-                except Exception:
-                    self.callback_errors += 1
-                    logger.exception("tickwork: execution callback %r raised (ignored)", cb)
+                except BaseException as exc:  # noqa: BLE001 - each callback is isolated
+                    self._callback_failed("execution", cb, exc)
             for ecb in err_cbs:
                 try:
                     ecb(r.schedule_id, r.error)  # type: ignore[arg-type]
-                except Exception:
-                    self.callback_errors += 1
-                    logger.exception("tickwork: error callback %r raised (ignored)", ecb)
+                except BaseException as exc:  # noqa: BLE001
+                    self._callback_failed("error", ecb, exc)
         finally:
             self.rt.activity.done()
+
+    def _callback_failed(self, kind: str, cb: Callable[..., Any], exc: BaseException) -> None:
+        with self._cb_lock:  # callbacks run on several execution threads at once
+            self.callback_errors += 1
+        if isinstance(exc, Exception):
+            logger.error("tickwork: %s callback %r raised (ignored)", kind, cb, exc_info=exc)
+        else:
+            logger.error(
+                "tickwork: %s callback %r raised %s (ignored: a callback cannot stop the scheduler; call stop())",
+                kind, cb, type(exc).__name__, exc_info=exc,
+            )
 
     def _stats(self) -> dict[str, Any]:
         lat = sorted(self.lateness)

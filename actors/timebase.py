@@ -8,10 +8,13 @@ once a second while such deadlines are pending, so they follow a stepped clock.
 
 With a `timekit.VirtualClock` the runtime *simulates*: the clock actor delivers
 the due deadlines one instant at a time, in time order, and waits until every
-execution of that instant has finished before the next.  While an instant is
-being delivered, ``now`` reads as that instant plus whatever virtual time the
-test itself moved the clock by since, so ``clock.advance(days=365)`` runs every
-firing of the year at its own time, and a test that advances the clock while an
+execution of that instant has finished before the next.  The runtime is also
+attached to the clock (`Runtime.settle`), so ``clock.advance(days=365)`` itself
+steps the clock to each of those instants in turn and waits for its work: the
+clock reads the instant being delivered, for the runtime and for targets alike.
+When advance cannot wait (a target blocked on the test, see `VirtualClock`), it
+moves to the end at once; then ``now`` reads as the instant being delivered plus
+whatever virtual time passed since, so a test that advances the clock while an
 execution is blocked makes that execution late, as real time would.
 """
 

@@ -34,10 +34,12 @@ from timekit.duration import Duration
 from timekit.errors import OutOfRangeError
 from timekit.timestamp import Timestamp
 
-__all__ = ["Clock", "SystemClock", "VirtualClock", "Waiter"]
+__all__ = ["Clock", "Participant", "SystemClock", "VirtualClock", "Waiter"]
 
 #: VirtualClock's default start: 2000-01-01T00:00:00Z, readable in test output.
 DEFAULT_VIRTUAL_START_US = 946_684_800_000_000
+#: VirtualClock's default ``stall_timeout`` (real seconds).
+DEFAULT_STALL_TIMEOUT = 0.25
 
 _MAX_US = Timestamp.MAX.micros
 _TIMEOUT_MAX_S = threading.TIMEOUT_MAX
@@ -81,6 +83,23 @@ class Clock(Protocol):
 
     def waiter(self) -> Waiter:
         """A new Waiter bound to this clock."""
+        ...
+
+
+@runtime_checkable
+class Participant(Protocol):
+    """Something that acts at instants of a `VirtualClock` (a scheduler's runtime):
+    attached with `VirtualClock.attach`, it lets `VirtualClock.advance` step the
+    clock through each instant it has work at, one at a time."""
+
+    def settle(self) -> tuple[bool, int | None]:
+        """Block until everything due at or before the clock's now has run.
+
+        Returns ``(True, next)`` with the next instant (int us, after now) it has
+        work at, or None; ``(False, None)`` when it cannot wait (it would wait for
+        the calling thread, or its work has stopped making progress), and the clock
+        then moves straight on to the end of the advance.
+        """
         ...
 
 
@@ -244,14 +263,48 @@ class VirtualClock:
     time are the same number. :meth:`advance` and :meth:`set` move time forward
     (never back) and release every waiter whose deadline has been reached.
     Thread-safe.
+
+    With participants attached (a `Scheduler` on this clock attaches its runtime),
+    :meth:`advance` *steps*: it moves now to each instant a participant has work
+    at, in turn, and waits until that work has run before moving on, so a target
+    reading ``clock.now()`` sees its own firing's instant; it returns at the end
+    of the span with everything due up to it done. If the work of an instant
+    makes no progress for ``stall_timeout`` real seconds (a target blocked on
+    something the caller does after advance returns), or advance is called from
+    a thread the work needs (a target, a callback, the event loop coroutine
+    targets run on), it moves straight to the end instead, as real time would run
+    on while a target is blocked; the scheduler then runs what came due late.
     """
 
-    __slots__ = ("_cond", "_now", "_pending")
+    __slots__ = ("_cond", "_goal", "_now", "_participants", "_pending", "_stepping", "stall_timeout")
 
-    def __init__(self, start: Timestamp | datetime | int | None = None) -> None:
+    def __init__(
+        self, start: Timestamp | datetime | int | None = None, *, stall_timeout: float = DEFAULT_STALL_TIMEOUT
+    ) -> None:
+        if isinstance(stall_timeout, bool) or not isinstance(stall_timeout, (int, float)) or not stall_timeout > 0:
+            raise ValueError(f"VirtualClock(stall_timeout=) must be a positive number of seconds, got {stall_timeout!r}")
         self._cond = threading.Condition(threading.Lock())
         self._now = DEFAULT_VIRTUAL_START_US if start is None else _instant_us(start, "VirtualClock(start=)")
+        #: Where the advances so far lead (> _now only while one is stepping).
+        self._goal = self._now
         self._pending = 0
+        self._participants: tuple[Participant, ...] = ()
+        self._stepping = False
+        #: Real seconds an instant's work may make no progress before advance() moves on.
+        self.stall_timeout = float(stall_timeout)
+
+    def attach(self, participant: Participant) -> None:
+        """Let ``participant`` settle each instant of an :meth:`advance` (see the class docs)."""
+        if not callable(getattr(participant, "settle", None)):
+            raise TypeError(f"attach() needs an object with settle(), not {type(participant).__name__}")
+        with self._cond:
+            if participant not in self._participants:
+                self._participants += (participant,)
+
+    def detach(self, participant: Participant) -> None:
+        """Stop stepping for ``participant`` (no-op if it was not attached)."""
+        with self._cond:
+            self._participants = tuple(p for p in self._participants if p is not participant)
 
     def now(self) -> Timestamp:
         """Current virtual time."""
@@ -285,7 +338,9 @@ class VirtualClock:
 
         ``clock.advance(5)``, ``clock.advance(Duration.from_millis(5))`` and
         ``clock.advance(days=365)`` all work. Returns the new now. A negative total
-        raises ValueError (virtual time never goes backwards).
+        raises ValueError (virtual time never goes backwards). With participants
+        attached it steps through their instants and returns once their work up to
+        the new now has run (see the class docs).
         """
         total = 0 if by is None else _span_us(by, "VirtualClock.advance()")
         for name, value, factory in (
@@ -305,28 +360,68 @@ class VirtualClock:
             raise ValueError(
                 f"VirtualClock.advance() needs a non-negative span, got {total} us: virtual time never goes backwards"
             )
-        with self._cond:
-            new = self._now + total
-            if new > _MAX_US:
-                raise OutOfRangeError(
-                    f"VirtualClock.advance() would move past {Timestamp.MAX}; advance by less"
-                )
-            self._now = new
-            self._cond.notify_all()
-        return Timestamp(new)
+        return self._forward(total, None)
 
     def set(self, when: Timestamp | datetime | int) -> Timestamp:
-        """Jump to ``when`` (Timestamp, aware datetime or int us); earlier than now -> ValueError."""
-        us = _instant_us(when, "VirtualClock.set()")
-        with self._cond:
-            if us < self._now:
-                raise ValueError(
-                    f"VirtualClock.set() to {Timestamp(us)} is earlier than now ({Timestamp(self._now)}): "
-                    "virtual time never goes backwards; create a new VirtualClock to restart"
-                )
-            self._now = us
-            self._cond.notify_all()
-        return Timestamp(us)
+        """Move to ``when`` (Timestamp, aware datetime or int us), stepping as :meth:`advance`
+        does; earlier than now -> ValueError."""
+        return self._forward(0, _instant_us(when, "VirtualClock.set()"))
+
+    def _forward(self, total: int, to: int | None) -> Timestamp:
+        """Move ``total`` us forward, or to ``to``; returns the new now (see the class docs)."""
+        cond = self._cond
+        with cond:
+            if to is not None:
+                if to < self._now:
+                    raise ValueError(
+                        f"VirtualClock.set() to {Timestamp(to)} is earlier than now ({Timestamp(self._now)}): "
+                        "virtual time never goes backwards; create a new VirtualClock to restart"
+                    )
+                total = to - self._now
+            if self._goal + total > _MAX_US:
+                raise OutOfRangeError(f"VirtualClock.advance() would move past {Timestamp.MAX}; advance by less")
+            if self._stepping:
+                # Another advance is stepping (this one comes from a firing it waits for,
+                # or from another thread): time passes at once, and the stepping one
+                # goes on to the end of both.
+                self._now += total
+                self._goal += total
+                cond.notify_all()
+                return Timestamp(self._now)
+            goal = self._goal = self._now + total
+            participants = self._participants
+            if not participants:
+                self._now = goal
+                cond.notify_all()
+                return Timestamp(goal)
+            self._stepping = True
+        stuck = 0  # rounds in which a participant reported work due at now although settled
+        try:
+            while True:
+                nxt: int | None = None
+                settled = True
+                for p in participants:
+                    ok, due = p.settle()
+                    if not ok:
+                        settled = False
+                        break
+                    if due is not None and (nxt is None or due < nxt):
+                        nxt = due
+                with cond:
+                    participants = self._participants
+                    goal = self._goal
+                    if nxt is not None and nxt <= self._now:
+                        stuck += 1
+                    if not settled or nxt is None or nxt > goal or stuck > 100:
+                        self._now = goal  # nothing more due on the way (or cannot wait): the end
+                        cond.notify_all()
+                        return Timestamp(goal)
+                    if nxt > self._now:
+                        self._now = nxt  # the next instant with work: let it run
+                        cond.notify_all()
+        finally:
+            with cond:
+                self._stepping = False
 
     @property
     def pending_waiters(self) -> int:

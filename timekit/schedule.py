@@ -481,6 +481,32 @@ class ScheduleAt:
         """The first firing strictly after ``after_us`` (int us since the epoch), or None."""
         raise NotImplementedError  # pragma: no cover
 
+    def first_fire_us(self, now_us: int) -> int:
+        """When a schedule made at ``now_us`` with this trigger first fires (int us).
+
+        A one-shot time fires at its time (a time already past: at once, so it is
+        returned as is); an interval one interval after ``now_us`` (or after its
+        ``start``), daily and cron at their next firing after ``now_us``. A
+        repeating trigger with no firing left in the Timestamp range (its first
+        one would fall after 9999-12-31T23:59:59.999999Z) raises ValueError: such a
+        schedule could never run. This is the check every scheduling path shares.
+        """
+        now_us = _as_int(now_us)
+        if self.kind == "time":
+            return self._at  # type: ignore[attr-defined,no-any-return]
+        first = self.anchored(Timestamp(now_us)).next_fire_us(now_us) if self.kind == "interval" else self.next_fire_us(now_us)
+        if first is not None:
+            return first
+        when = f"after {Timestamp(now_us).isoformat()}"
+        if self.kind == "interval":
+            why = (
+                f"its first firing {when} falls after {Timestamp.MAX.isoformat()}, the last instant "
+                "a Timestamp holds; use a shorter interval"
+            )
+        else:
+            why = f"it has no firing {when} up to {Timestamp.MAX.isoformat()}, the last instant a Timestamp holds"
+        raise ValueError(f"{self} would never run: {why}")
+
     def anchored(self, start: Timestamp | datetime) -> ScheduleAt:
         """An unanchored interval pinned to ``start``; any other schedule is returned unchanged."""
         return self

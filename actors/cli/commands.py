@@ -2,7 +2,9 @@
 next firings) and ``demo`` (see `actors.cli.demo`).
 
 Exit codes: 0 done (Ctrl-C is a normal way to stop), 1 could not run (state file
-locked or unusable), 2 the spec (or the command line) is wrong: nothing started.
+locked or unusable) or every send of the run failed, 2 the spec (or the command
+line) is wrong: nothing started, 141 stdout was closed (``| head``; a ``stdout``
+sink's reader went away).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from typing import IO
 from timekit import Duration, Timestamp
 from timekit.zones import get_zone
 
+from actors.cli import EXIT_PIPE
+from actors.cli.display import LIMIT, more, safe, shown
 from actors.cli.runner import Runner
 from actors.cli.spec import ScheduleSpec, SpecError, load_spec
 from actors.cli.view import View, make_view
@@ -47,26 +51,30 @@ def _report_spec_error(exc: SpecError, err: IO[str]) -> int:
 # --------------------------------------------------------------------------- check
 
 
-def check(spec_path: str, out: IO[str], err: IO[str], *, count: int = 5) -> int:
-    """Validate a spec and print what would run: each schedule's next ``count`` firings."""
+def check(spec_path: str, out: IO[str], err: IO[str], *, count: int = 5, show_all: bool = False) -> int:
+    """Validate a spec and print what would run: each schedule's next ``count`` firings
+    (the first `LIMIT` schedules, unless ``show_all``)."""
     try:
         spec = load_spec(spec_path)
     except SpecError as exc:
         return _report_spec_error(exc, err)
     now = Timestamp.now()
     out.write(
-        f"{spec.source}: OK: {len(spec.messages)} message type(s), {len(spec.schedules)} schedule(s)\n"
+        f"{safe(spec.source)}: OK: {len(spec.messages)} message type(s), {len(spec.schedules)} schedule(s)\n"
     )
-    for s in spec.schedules:
+    listed, hidden = shown(spec.schedules, len(spec.schedules) if show_all else LIMIT)
+    for s in listed:
         out.write("\n" + "\n".join(describe_schedule(s, now, count)) + "\n")
+    if hidden:
+        out.write(f"\n{more(hidden)} (all checked; `tickwork check --all` lists them)\n")
     out.flush()
     return EXIT_OK
 
 
 def describe_schedule(s: ScheduleSpec, now: Timestamp, count: int = 5) -> list[str]:
     """What `check` prints for one schedule."""
-    lines = [f"{s.name}: {s.message.name} {s.trigger_text} -> {s.sink.text}"]
-    vals = ", ".join(f"{k}={v!r}" for k, v in s.values.items() if k not in s.now)
+    lines = [safe(f"{s.name}: {s.message.name} {s.trigger_text} -> {s.sink.text}")]
+    vals = safe(", ".join(f"{k}={v!r}" for k, v in s.values.items() if k not in s.now))
     extra = []
     if s.increment:
         extra.append("increment " + ", ".join(s.increment))
@@ -128,8 +136,13 @@ def stop_on_signals(stop: threading.Event) -> Iterator[None]:
             signal.signal(sig, h)
 
 
+#: The view may take at most 1/VIEW_SHARE of the time: a slower tick delays the next one.
+VIEW_SHARE = 5
+
+
 def run_view(view: View, stop: threading.Event, duration: float | None) -> str:
-    """Tick ``view`` every ``view.period`` until ``stop`` is set or ``duration`` passes.
+    """Tick ``view`` every ``view.period`` (or less often, when a tick is slow: see
+    `VIEW_SHARE`) until ``stop`` is set or ``duration`` passes.
 
     Returns how it ended: "stopped" (signal) or "finished" (duration).
     """
@@ -146,8 +159,13 @@ def run_view(view: View, stop: threading.Event, duration: float | None) -> str:
             if stop.wait(max(0.0, until - now)):
                 break
             if time.monotonic() >= next_tick:
+                began = time.monotonic()
                 view.tick()
-                next_tick += view.period * max(1, int((time.monotonic() - next_tick) // view.period) + 1)
+                done = time.monotonic()
+                next_tick += view.period * max(1, int((done - next_tick) // view.period) + 1)
+                # A big spec's rows take long to gather: refresh less often rather than
+                # spend more than 1/VIEW_SHARE of the time (and the GIL) on the view.
+                next_tick = max(next_tick, done + (VIEW_SHARE - 1) * (done - began))
         return "stopped"
     except KeyboardInterrupt:  # no handler installed (not the main thread)
         return "stopped"
@@ -193,21 +211,24 @@ def run(
     stop = threading.Event()
     with stop_on_signals(stop):  # a Ctrl-C while restoring stops right after the start
         try:
-            runner = Runner(spec, SQLiteStore(state_path))
+            runner = Runner(spec, SQLiteStore(state_path), stop=stop)
             rec = runner.start()
         except (StoreError, OSError, ValueError) as exc:
-            err.write(f"tickwork: cannot use the state file {state_path}: {exc}\n")
+            err.write(f"tickwork: cannot use the state file {safe(state_path)}: {safe(exc)}\n")
             err.flush()
             return EXIT_FAILED
         try:
             info.write(
-                f"tickwork: running {spec.source}: {len(spec.schedules)} schedule(s); "
-                f"state {state_path}: {rec.summary()}\n"
+                f"tickwork: running {safe(spec.source)}: {len(spec.schedules)} schedule(s); "
+                f"state {safe(state_path)}: {rec.summary()}\n"
             )
-            for s in spec.schedules:
-                info.write(
-                    f"  {s.name} (id {runner.ids[s.name]}): {s.message.name} {s.trigger_text} -> {s.sink.text}\n"
-                )
+            listed, hidden = shown(spec.schedules)
+            for s in listed:
+                info.write(safe(
+                    f"  {s.name} (id {runner.ids[s.name]}): {s.message.name} {s.trigger_text} -> {s.sink.text}"
+                ) + "\n")
+            if hidden:
+                info.write(f"  {more(hidden)}\n")
             info.flush()
             live = not plain and isatty(info)
             view = make_view(runner, info, live=live, period=interval, footer=f"state {state_path}")
@@ -215,6 +236,17 @@ def run(
         finally:
             runner.stop()
         view.final(how)
+    if runner.halt_reason is not None:
+        err.write(f"tickwork: stopped: {runner.halt_reason}\n")
+        err.flush()
+        return EXIT_PIPE
+    delivered = sum(k.sent for k in runner.sinks.values())
+    attempted = delivered + sum(k.failed for k in runner.sinks.values())
+    if attempted and not delivered:
+        err.write(f"tickwork: every send of this run failed ({attempted} attempted, none delivered): "
+                  "see the sink states above\n")
+        err.flush()
+        return EXIT_FAILED
     return EXIT_OK
 
 

@@ -84,17 +84,27 @@ class Arrival:
 class Receiver(threading.Thread):
     """Decodes the demo's datagrams and reports each one through ``say``."""
 
-    def __init__(self, sock: socket.socket, spec: Spec, say: Callable[[str], None]) -> None:
+    def __init__(
+        self, sock: socket.socket, spec: Spec, say: Callable[[str], None], on_closed: Callable[[], None] = lambda: None,
+    ) -> None:
         super().__init__(name="tickwork-demo-receiver", daemon=True)
         self.sock = sock
         self.protocol = spec.protocol
-        self.say = say
+        self._say = say
+        self.on_closed = on_closed  # called when the output is closed (`tickwork demo | head`)
         self.arrivals: list[Arrival] = []
         self.bad = 0
         #: message type -> (anchor us, period us) of the interval schedule sending it
         self.grids: dict[str, tuple[int, int]] = {}
         self.stopping = threading.Event()
         self.lock = threading.Lock()
+
+    def say(self, text: str) -> None:
+        try:
+            self._say(text)
+        except BrokenPipeError:  # nobody reads any more: stop (the main thread exits quietly)
+            self.stopping.set()
+            self.on_closed()
 
     def run(self) -> None:
         self.sock.settimeout(0.05)
@@ -138,14 +148,14 @@ def demo(seconds: float, out: IO[str], *, plain: bool = False) -> int:
         runner = Runner(spec, MemoryStore())
         live = not plain and isatty(out)
         view: View = make_view(runner, out, live=live, footer=f"receiver udp://127.0.0.1:{port}")
-        receiver = Receiver(rx, spec, view.say)
+        stop = threading.Event()
+        receiver = Receiver(rx, spec, view.say, on_closed=stop.set)
         receiver.start()
         out.write(
             f"tickwork demo: a UDP receiver on 127.0.0.1:{port} decodes what the built-in spec sends "
             f"for {seconds:g}s\n  (see it with: tickwork demo --print-spec)\n"
         )
         out.flush()
-        stop = threading.Event()
         with stop_on_signals(stop):
             runner.start()
             for s in spec.schedules:

@@ -91,8 +91,14 @@ def same_trigger(stored: ScheduleAt, wanted: ScheduleAt) -> bool:
 class Runner:
     """Owns the scheduler and the sinks of one run of a spec."""
 
-    def __init__(self, spec: Spec, store: Store | None = None, *, scheduler: Scheduler | None = None) -> None:
+    def __init__(
+        self, spec: Spec, store: Store | None = None, *, scheduler: Scheduler | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
         self.spec = spec
+        #: Set (with `halt_reason`) when the run cannot go on: a ``stdout`` sink's reader went away.
+        self.stop_requested = stop if stop is not None else threading.Event()
+        self.halt_reason: str | None = None
         self.sched = scheduler if scheduler is not None else Scheduler(store=store, name="tickwork-cli")
         self.sched.register(TARGET, self._send)
         self._by_name: dict[str, ScheduleSpec] = {s.name: s for s in spec.schedules}
@@ -223,7 +229,13 @@ class Runner:
             return None  # a stored schedule no longer in the spec (being cancelled)
         n = self._counts[name] = self._counts[name] + 1
         msg = s.build(n, self.sched.now().micros)
-        self.sinks[s.sink.key].send(name, msg, self.spec.protocol)
+        try:
+            self.sinks[s.sink.key].send(name, msg, self.spec.protocol)
+        except BrokenPipeError:
+            if s.sink.kind == "stdout" and self.halt_reason is None:
+                self.halt_reason = "stdout was closed (the reader of the stdout sink went away)"
+                self.stop_requested.set()
+            raise
         return n
 
     # -- views ------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import keyword
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from timekit import Duration, ScheduleAt, Timestamp
 from timekit.zones import get_zone
 from timekit.zones import zone_name as zone_name_of
 
+from actors.cli.display import safe
 from actors.cli.sinks import SinkSpec, parse_sink
 
 __all__ = [
@@ -97,8 +99,8 @@ class Problem:
     path: str
     message: str
 
-    def __str__(self) -> str:
-        return f"{self.message} - at `{self.path}`"
+    def __str__(self) -> str:  # safe to print: the spec's text may hold control characters
+        return f"{safe(self.message)} - at `{safe(self.path)}`"
 
 
 class SpecError(ValueError):
@@ -107,7 +109,7 @@ class SpecError(ValueError):
     def __init__(self, source: str, problems: list[Problem]) -> None:
         self.source = source
         self.problems = list(problems)
-        lines = [f"{source}: {len(self.problems)} error(s):"] + [f"  {p}" for p in self.problems]
+        lines = [f"{safe(source)}: {len(self.problems)} error(s):"] + [f"  {p}" for p in self.problems]
         super().__init__("\n".join(lines))
 
 
@@ -235,14 +237,22 @@ def spec_from_text(text: str, *, source: str = "<spec>", base_dir: Path | None =
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(source, [Problem("$", f"not valid TOML: {exc}")]) from None
+    except RecursionError:  # the TOML reader is recursive: thousands of nested [ or {
+        raise SpecError(source, [Problem("$", _TOO_DEEP)]) from None
     problems: list[Problem] = []
-    doc = _convert(raw, SpecFile, "$", problems)
-    if problems:
-        raise SpecError(source, problems)
-    spec = compile_spec(doc, source=source, base_dir=base_dir or Path.cwd(), problems=problems)
+    try:
+        doc = _convert(raw, SpecFile, "$", problems)
+        if problems:
+            raise SpecError(source, problems)
+        spec = compile_spec(doc, source=source, base_dir=base_dir or Path.cwd(), problems=problems)
+    except RecursionError:  # a value nested deeper than msgspec or Python converts
+        raise SpecError(source, [*problems, Problem("$", _TOO_DEEP)]) from None
     if problems:
         raise SpecError(source, problems)
     return spec
+
+
+_TOO_DEEP = "nested too deeply (hundreds of arrays or tables inside each other): a spec needs only a few levels"
 
 
 def compile_spec(doc: SpecFile, *, source: str, base_dir: Path, problems: list[Problem]) -> Spec:
@@ -396,6 +406,10 @@ def _compile_schedule(
     except ValueError as exc:
         problems.append(Problem(f"{path}.sink", str(exc)))
         sink = None
+    if sink is not None and sink.path is not None:
+        why = file_sink_problem(sink.path)
+        if why is not None:
+            problems.append(Problem(f"{path}.sink", why))
 
     if msg is None:
         return None
@@ -490,6 +504,24 @@ def _compile_schedule(
     return s
 
 
+def file_sink_problem(p: Path) -> str | None:
+    """Why frames could not be appended to ``p`` (its directory missing or not
+    writable, or ``p`` not a writable file), or None if they can."""
+    d = p.parent
+    if p.is_dir():
+        return f"file sink {p} is a directory: name a file in it"
+    if p.exists():
+        if not os.access(p, os.W_OK):
+            return f"file sink {p} is not writable (check its permissions)"
+        return None
+    if not d.is_dir():
+        what = "is not a directory" if d.exists() else "does not exist"
+        return f"the directory of file sink {p} {what}: create it first (mkdir -p {d})"
+    if not os.access(d, os.W_OK | os.X_OK):
+        return f"the directory of file sink {p} is not writable: {d} (check its permissions)"
+    return None
+
+
 def _unknown_field(fname: str, msg: MessageSpec) -> str:
     return f"unknown field `{fname}` for message type {msg.name} (fields: {', '.join(msg.fields) or 'none'})"
 
@@ -516,26 +548,35 @@ def _trigger(decl: ScheduleDecl, path: str, problems: list[Problem]) -> tuple[Sc
             return None, "", None
         zone_name = decl.tz
     try:
-        if kind == "every":
-            d = Duration.parse(value)
-            if d.micros <= 0:
-                raise ValueError(f"the interval must be positive, got {value!r}")
-            return ScheduleAt.at_interval(d), f"every {value.strip()}", None
-        if kind == "at":
-            t = Timestamp.parse(value)
-            return ScheduleAt.at_time(t), f"at {t.isoformat()}", zone_name_of(t.tz) if t.tz is not None else "UTC"
-        if kind == "daily":
-            m = _DAILY.fullmatch(value.strip())
-            if m is None:
-                raise ValueError(f"expected a time of day as \"HH:MM\" or \"HH:MM:SS\", got {value!r}")
-            h, mi, se = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
-            if h > 23 or mi > 59 or se > 59:
-                raise ValueError(f"time of day out of range: {value!r} (hours 00-23, minutes and seconds 00-59)")
-            z = zone_name or "UTC"
-            return ScheduleAt.daily(h, mi, se, tz=z), f"daily {h:02d}:{mi:02d}:{se:02d} {z}", z
-        z = zone_name or "UTC"
-        c = ScheduleAt.cron(value, tz=z)
-        return c, f"cron {c.expression} {z}", z
+        trigger, text, zone = _make_trigger(kind, value, zone_name)
+        # The scheduler's own check (it would refuse this schedule at `run` anyway):
+        # a repeating trigger whose first firing falls beyond year 9999 never runs.
+        trigger.first_fire_us(Timestamp.now().micros)
+        return trigger, text, zone
     except ValueError as exc:
         problems.append(Problem(vpath, str(exc)))
         return None, "", None
+
+
+def _make_trigger(kind: str, value: str, zone_name: str | None) -> tuple[ScheduleAt, str, str | None]:
+    """The trigger of ``kind = value`` (ValueError saying what is wrong with the text)."""
+    if kind == "every":
+        d = Duration.parse(value)
+        if d.micros <= 0:
+            raise ValueError(f"the interval must be positive, got {value!r}")
+        return ScheduleAt.at_interval(d), f"every {value.strip()}", None
+    if kind == "at":
+        t = Timestamp.parse(value)
+        return ScheduleAt.at_time(t), f"at {t.isoformat()}", zone_name_of(t.tz) if t.tz is not None else "UTC"
+    if kind == "daily":
+        m = _DAILY.fullmatch(value.strip())
+        if m is None:
+            raise ValueError(f"expected a time of day as \"HH:MM\" or \"HH:MM:SS\", got {value!r}")
+        h, mi, se = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+        if h > 23 or mi > 59 or se > 59:
+            raise ValueError(f"time of day out of range: {value!r} (hours 00-23, minutes and seconds 00-59)")
+        z = zone_name or "UTC"
+        return ScheduleAt.daily(h, mi, se, tz=z), f"daily {h:02d}:{mi:02d}:{se:02d} {z}", z
+    z = zone_name or "UTC"
+    c = ScheduleAt.cron(value, tz=z)
+    return c, f"cron {c.expression} {z}", z

@@ -9,6 +9,7 @@ final statistics.
 
 from __future__ import annotations
 
+import heapq
 import sys
 import threading
 from collections.abc import Sequence
@@ -21,9 +22,12 @@ from rich.table import Table
 
 from timekit import Duration, Timestamp
 
+from actors.cli.display import LIMIT, more, safe
 from actors.cli.runner import Row, Runner
 
-__all__ = ["LineView", "LiveView", "View", "fmt_late", "fmt_next", "make_view", "plain_table", "summary_line"]
+__all__ = [
+    "LineView", "LiveView", "View", "busiest", "fmt_late", "fmt_next", "make_view", "plain_table", "summary_line",
+]
 
 
 def fmt_late(us: int | None) -> str:
@@ -54,29 +58,45 @@ def totals(rows: Sequence[Row]) -> tuple[int, int, int]:
     return sum(r.sent for r in rows), sum(r.failed for r in rows), sum(r.missed for r in rows)
 
 
-def summary_line(rows: Sequence[Row], uptime: float, now: Timestamp | None = None) -> str:
-    """One line for non-terminal output: totals, then each schedule."""
+def busiest(rows: Sequence[Row], limit: int = LIMIT) -> tuple[Sequence[Row], int]:
+    """The rows to show and how many are left out: all of them, in spec order, when
+    they fit; else the ``limit`` busiest (most failures, then most sends; ties in spec
+    order), busiest first."""
+    if len(rows) <= limit:
+        return rows, 0
+    top = heapq.nsmallest(max(0, limit), range(len(rows)), key=lambda i: (-rows[i].failed, -rows[i].sent, i))
+    return [rows[i] for i in top], len(rows) - len(top)
+
+
+def summary_line(rows: Sequence[Row], uptime: float, now: Timestamp | None = None, limit: int = LIMIT) -> str:
+    """One line for non-terminal output: totals, then each schedule (the ``limit``
+    busiest, then "... and N more", when there are more)."""
     now = now or Timestamp.now()
     sent, failed, missed = totals(rows)
     parts = [f"tickwork {fmt_secs(uptime):>7}  sent {sent}  failed {failed}  missed {missed}"]
-    for r in rows:
+    top, hidden = busiest(rows, limit)
+    for r in top:
         parts.append(
-            f"{r.name}: sent {r.sent} failed {r.failed} missed {r.missed} "
+            f"{safe(r.name)}: sent {r.sent} failed {r.failed} missed {r.missed} "
             f"p50 {fmt_late(r.late_p50_us)} p99 {fmt_late(r.late_p99_us)} "
-            f"next {fmt_next(r.next_us, now, r.status)} [{r.sink} {r.sink_state}]"
+            f"next {fmt_next(r.next_us, now, r.status)} [{safe(r.sink)} {safe(r.sink_state)}]"
         )
+    if hidden:
+        parts.append(more(hidden))
     return " | ".join(parts)
 
 
 _HEADERS = ("schedule", "trigger", "sent", "failed", "missed", "late p50", "late p99", "sink")
 
 
-def plain_table(rows: Sequence[Row]) -> list[str]:
-    """The final statistics as aligned text lines (header, one per schedule, total)."""
+def plain_table(rows: Sequence[Row], limit: int = LIMIT) -> list[str]:
+    """The final statistics as aligned text lines (header, one per schedule, total);
+    past ``limit`` schedules, the busiest ones and a "... and N more" line."""
+    top, hidden = busiest(rows, limit)
     body = [
-        (r.name, r.trigger, str(r.sent), str(r.failed), str(r.missed), fmt_late(r.late_p50_us),
-         fmt_late(r.late_p99_us), f"{r.sink} ({r.sink_state})")
-        for r in rows
+        (safe(r.name), safe(r.trigger), str(r.sent), str(r.failed), str(r.missed), fmt_late(r.late_p50_us),
+         fmt_late(r.late_p99_us), safe(f"{r.sink} ({r.sink_state})"))
+        for r in top
     ]
     sent, failed, missed = totals(rows)
     body.append(("total", "", str(sent), str(failed), str(missed), "", "", ""))
@@ -88,6 +108,8 @@ def plain_table(rows: Sequence[Row]) -> list[str]:
             row[i].rjust(widths[i]) if 2 <= i <= 6 else row[i].ljust(widths[i]) for i in range(len(widths))
         ]
         lines.append(("  " + "  ".join(cells) + "  " + row[-1]).rstrip())
+    if hidden:  # before the total, outside the columns
+        lines.insert(-1, "  " + more(hidden))
     return lines
 
 
@@ -148,14 +170,23 @@ class LiveView(View):
         self.console = console or Console(file=out)
         self.live: Live | None = None
 
+    #: Lines of the live display that are not schedule rows (title, header, footer, borders, caption).
+    chrome = 10
+
+    def fit(self) -> int:
+        """How many schedule rows the live table shows: what fits the terminal, at most `LIMIT`."""
+        return max(3, min(LIMIT, self.console.size.height - self.chrome))
+
     def render(self) -> Table:
         rows = self.runner.rows()
         now = Timestamp.now()
         sent, failed, missed = totals(rows)
+        top, hidden = busiest(rows, self.fit())
+        count = f"{len(rows):,} schedule(s)" if not hidden else f"the {len(top)} busiest of {len(rows):,} schedules"
         t = Table(
             title="tickwork",
-            caption=f"{len(rows)} schedule(s) · up {fmt_secs(self.runner.uptime)}"
-            + (f" · {self.footer}" if self.footer else "") + " · Ctrl-C to stop",
+            caption=f"{count} · up {fmt_secs(self.runner.uptime)}"
+            + (f" · {escape(safe(self.footer))}" if self.footer else "") + " · Ctrl-C to stop",
             show_footer=True,
             expand=False,
         )
@@ -169,18 +200,20 @@ class LiveView(View):
         t.add_column("next", justify="right")
         t.add_column("sink")
         t.add_column("state")
-        for r in rows:
+        for r in top:
             state = r.sink_state
             style = "green" if state in ("connected", "ready", "appending", "ok") else "yellow"
             if state.startswith("error"):
                 style = "red"
             t.add_row(
-                escape(r.name), escape(r.trigger), str(r.sent),
+                _cell(r.name), _cell(r.trigger), str(r.sent),
                 f"[red]{r.failed}[/]" if r.failed else "0",
                 f"[yellow]{r.missed}[/]" if r.missed else "0",
                 fmt_late(r.late_p50_us), fmt_late(r.late_p99_us), fmt_next(r.next_us, now, r.status),
-                escape(r.sink), f"[{style}]{escape(state)}[/]",
+                _cell(r.sink), f"[{style}]{_cell(state)}[/]",
             )
+        if hidden:
+            t.add_row(f"[dim]{more(hidden)}[/]")
         return t
 
     def start(self) -> None:
@@ -216,10 +249,18 @@ class LiveView(View):
         for i, h in enumerate(_HEADERS):
             t.add_column(h, justify="right" if 2 <= i <= 6 else "left",
                          footer={0: "total", 2: str(sent), 3: str(failed), 4: str(missed)}.get(i, ""))
-        for r in rows:
-            t.add_row(escape(r.name), escape(r.trigger), str(r.sent), str(r.failed), str(r.missed),
-                      fmt_late(r.late_p50_us), fmt_late(r.late_p99_us), escape(f"{r.sink} ({r.sink_state})"))
+        top, hidden = busiest(rows)
+        for r in top:
+            t.add_row(_cell(r.name), _cell(r.trigger), str(r.sent), str(r.failed), str(r.missed),
+                      fmt_late(r.late_p50_us), fmt_late(r.late_p99_us), _cell(f"{r.sink} ({r.sink_state})"))
+        if hidden:
+            t.add_row(more(hidden))
         self.console.print(t)
+
+
+def _cell(text: str) -> str:
+    """Spec text as a rich table cell: controls escaped, ``[markup]`` shown as written."""
+    return escape(safe(text))
 
 
 def make_view(runner: Runner, out: IO[str], *, live: bool, period: float = 1.0, footer: str = "") -> View:

@@ -198,6 +198,28 @@ def test_a_locked_state_file_is_refused(tmp_path: Path, capsys: pytest.CaptureFi
     assert "cannot use the state file" in err and "another tickwork" in err
 
 
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_run_whose_every_send_failed_exits_1(
+    tmp_path: Path, udp: socket.socket, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "down.toml"
+    spec.write_text(HEARTBEAT + hb_schedule("down", f"tcp://127.0.0.1:{closed_port()}", "50ms"))
+    code, out, err = run_main(["run", str(spec), "--duration", "0.5"], capsys)
+    sent, failed, _ = final_totals(out)
+    assert (code, sent) == (1, 0) and failed >= 3, (out, err)
+    assert f"every send of this run failed ({failed} attempted, none delivered)" in err
+    # one schedule delivering is enough for a success
+    spec.write_text(spec.read_text() + hb_schedule("up", udp_url(udp), "50ms"))
+    code, out, err = run_main(["run", str(spec), "--duration", "0.5"], capsys)
+    assert code == 0, (out, err)
+    drain(udp)
+
+
 def test_stdout_and_file_sinks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     spec = tmp_path / "out.toml"
     spec.write_text(HEARTBEAT + hb_schedule("json", "stdout") + hb_schedule("frames", "file:hb.frames", "50ms"))

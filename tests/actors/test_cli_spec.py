@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -94,6 +95,10 @@ CASES = {
     ),
     "bad duration": (HEARTBEAT + schedule(every='"5 parsecs"'), "$.schedules[0].every", "Invalid duration '5 parsecs'"),
     "zero duration": (HEARTBEAT + schedule(every='"0s"'), "$.schedules[0].every", "must be positive"),
+    "interval firing after year 9999": (  # a valid Duration (~11,000 years) that would never fire
+        HEARTBEAT + schedule(every='"4000000d"'), "$.schedules[0].every",
+        "would never run: its first firing after",
+    ),
     "unknown zone": (
         HEARTBEAT + schedule(every=None, daily='"02:30"', tz='"Europe/Pariss"'), "$.schedules[0].tz",
         "Unknown time zone 'Europe/Pariss'",
@@ -150,6 +155,22 @@ CASES = {
     ),
     "no schedules": (HEARTBEAT, "$.schedules", "no schedules"),
     "TOML syntax": ("[[schedules]\nname = 1\n", "$", "not valid TOML"),
+    "file sink directory missing": (
+        HEARTBEAT + schedule(sink='"file:nope/hb.frames"'), "$.schedules[0].sink",
+        "nope/hb.frames does not exist: create it first (mkdir -p ",
+    ),
+    "file sink directory is a file": (
+        HEARTBEAT + schedule(sink='"file:spec.toml/hb.frames"'), "$.schedules[0].sink",
+        "spec.toml/hb.frames is not a directory",
+    ),
+    "file sink is a directory": (
+        HEARTBEAT + schedule(sink='"file:."'), "$.schedules[0].sink", "is a directory: name a file in it",
+    ),
+    "arrays nested 5,000 deep": ("x = " + "[" * 5000 + "]" * 5000 + "\n", "$", "nested too deeply"),
+    "tables nested 5,000 deep": ("x = " + "{a = " * 5000 + "1" + "}" * 5000 + "\n", "$", "nested too deeply"),
+    "a value nested 900 deep": (
+        HEARTBEAT + schedule(values="{ seq = " + "[" * 900 + "]" * 900 + " }"), "$", "nested too deeply",
+    ),
 }
 
 
@@ -179,6 +200,31 @@ def test_run_with_a_bad_spec_starts_nothing(tmp_path: Path, capsys: pytest.Captu
     assert not (tmp_path / "jobs.state.db").exists()
 
 
+def test_a_file_sink_that_cannot_be_written_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import actors.cli.spec as spec_module
+
+    (tmp_path / "ro").mkdir()
+    (tmp_path / "ro.frames").write_bytes(b"")
+    (tmp_path / "ro").chmod(0o500)
+    (tmp_path / "ro.frames").chmod(0o400)
+    if os.geteuid() == 0:  # root may write anywhere: ask as if it could not
+        real = os.access
+        monkeypatch.setattr(spec_module.os, "access", lambda p, mode: False if "ro" in str(p) else real(p, mode))
+    text = HEARTBEAT + schedule(sink='"file:ro/hb.frames"') + schedule(name='"b"', sink='"file:ro.frames"')
+    code, out, err = check(tmp_path, text, capsys)
+    assert code == 2 and out == "", err
+    assert f"the directory of file sink {tmp_path}/ro/hb.frames is not writable: {tmp_path}/ro" in err
+    assert "- at `$.schedules[0].sink`" in err
+    assert f"file sink {tmp_path}/ro.frames is not writable (check its permissions) - at `$.schedules[1].sink`" in err
+    spec = tmp_path / "spec.toml"
+    assert main(["run", str(spec), "--duration", "0.2"]) == 2  # run refuses it the same way
+    assert "nothing was started" in capsys.readouterr().err
+    assert not (tmp_path / "spec.state.db").exists()
+    (tmp_path / "ro").chmod(0o700)
+
+
 def test_missing_spec_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(tmp_path / "nope.toml")]) == 2
     assert "cannot read the spec" in capsys.readouterr().err
@@ -200,6 +246,7 @@ def test_check_prints_the_next_five_firings_in_the_zone(tmp_path: Path, capsys: 
         + schedule(name='"fast"', increment='["seq"]', now='{ ts = "us" }')
         + schedule(name='"once"', every=None, at='"2031-01-01T09:00:00+01:00"', sink='"tcp://localhost:7000"')
     )
+    (tmp_path / "out").mkdir()  # a file sink's directory must exist
     code, out, err = check(tmp_path, text, capsys)
     assert code == 0, err
     assert "OK: 1 message type(s), 4 schedule(s)" in out
@@ -268,3 +315,13 @@ def test_spec_error_lists_problems() -> None:
         ("$.schedules[0].every", "Expected `str`, got `int`")
     ]
     assert str(info.value).startswith("x.toml: 1 error(s):")
+
+
+def test_run_refuses_an_interval_that_never_fires_like_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "spec.toml"
+    spec.write_text(HEARTBEAT + schedule(every='"4000000d"'))
+    code = main(["run", str(spec), "--duration", "0.1"])
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert "9999-12-31" in err and "- at `$.schedules[0].every`" in err
+    assert not (tmp_path / "spec.state.db").exists()  # nothing started

@@ -642,6 +642,24 @@ def test_launch_returns_the_actor_and_makes_refs_and_urns_on_first_use(make) -> 
     assert ref.actor_stopped is actor.actor_inbox and not ref.actor_stopped.is_set()
 
 
+def test_stopping_an_actor_nobody_made_a_ref_for_leaves_the_registry_alone(make) -> None:
+    # Issue 16 item 18: stopping unregisters an actor that is in ActorRegistry, but an
+    # actor whose ref was never made cannot be there: no ref is made, nothing is searched.
+    d = make()
+    other = pykka.ThreadingActor.start()  # a non-empty registry
+    try:
+        actor = Recorder.launch(dispatcher=d)
+        actor.actor_inbox.post("x")
+        actor.actor_inbox.post(STOP)
+        assert actor.actor_inbox.wait(TIMEOUT)
+        assert d.shutdown(timeout=TIMEOUT)  # the teardown has run too
+        assert "_actor_ref" not in actor.__dict__
+        assert actor.seen == ["x"]
+        assert other in pykka.ActorRegistry.get_all()
+    finally:
+        other.stop(timeout=TIMEOUT)
+
+
 def test_post_is_a_tell_in_the_same_order(make) -> None:
     d = make(workers=2)
     actor = Recorder.launch(dispatcher=d)

@@ -7,6 +7,7 @@ PooledActor); the fixture stops everything afterwards. Both types must agree.
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
@@ -30,16 +31,25 @@ class Spawner:
         self.refs: list[pykka.ActorRef[Any]] = []
         self._classes: dict[type, type] = {}
 
-    def __call__(self, behaviour: type, *args: Any, **kwargs: Any) -> pykka.ActorRef[Any]:
+    def __call__(
+        self, behaviour: type, *args: Any, registered: bool = False, **kwargs: Any
+    ) -> pykka.ActorRef[Any]:
+        """Start ``behaviour`` on this kind's base; ``registered``: in ``ActorRegistry``
+        (a ThreadingActor always is; a PooledActor is started with ``register=True``)."""
+        cls = self.actor_class(behaviour)
+        if self.dispatcher is not None:
+            kwargs["dispatcher"] = self.dispatcher
+            kwargs["register"] = registered
+        ref = cls.start(*args, **kwargs)
+        self.refs.append(ref)
+        return ref
+
+    def actor_class(self, behaviour: type) -> type:
         cls = self._classes.get(behaviour)
         if cls is None:
             cls = type(f"{behaviour.__name__}{self.base.__name__}", (behaviour, self.base), {})
             self._classes[behaviour] = cls
-        if self.dispatcher is not None:
-            kwargs["dispatcher"] = self.dispatcher
-        ref = cls.start(*args, **kwargs)
-        self.refs.append(ref)
-        return ref
+        return cls
 
     def close(self) -> None:
         for ref in self.refs:
@@ -63,6 +73,10 @@ def spawn(request: pytest.FixtureRequest):
 # -- behaviours (mixed into ThreadingActor or PooledActor) ---------------------------
 
 
+class Fatal(BaseException):
+    """A BaseException that is not an Exception (like SystemExit, KeyboardInterrupt)."""
+
+
 class Recorder:
     """Records every message; ``"log"`` returns the record, ``"boom"`` raises."""
 
@@ -76,6 +90,8 @@ class Recorder:
             return list(self.log)
         if message == "boom":
             raise ValueError("boom")
+        if message == "fatal":
+            raise Fatal("fatal")
         if message == "stop-me":
             self.log.append(message)
             self.stop()
@@ -324,3 +340,83 @@ def test_is_alive_tracks_the_lifecycle(spawn: Spawner) -> None:
     assert not ref.is_alive()
     assert ref.actor_stopped.is_set()
     assert ref.actor_stopped.wait(0)
+
+
+# -- the registry (issue 16, item 18) ------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["stop", "self-stop", "failure"])
+def test_an_actor_registered_by_hand_is_unregistered_when_it_stops(spawn: Spawner, how: str) -> None:
+    events = _events("failed")
+    ref = spawn(Recorder, events)
+    cls = spawn.actor_class(Recorder)
+    if ref not in pykka.ActorRegistry.get_all():  # a ThreadingActor registers itself
+        pykka.ActorRegistry.register(ref)
+    assert pykka.ActorRegistry.get_by_class(cls) == [ref]
+    if how == "stop":
+        assert ref.stop(timeout=TIMEOUT) is True
+    elif how == "self-stop":
+        ref.tell("stop-me")
+    else:
+        ref.tell("boom")
+        assert events["failed"].wait(TIMEOUT)
+    assert ref.actor_stopped.wait(TIMEOUT)
+    assert ref not in pykka.ActorRegistry.get_all()
+    pykka.ActorRegistry.broadcast("hello", target_class=cls)  # no ActorDeadError from a dead ref
+
+
+def test_stop_all_stops_registered_actors(spawn: Spawner) -> None:
+    events = _events("stopped")
+    ref = spawn(Recorder, events, registered=True)
+    assert ref in pykka.ActorRegistry.get_by_class(spawn.actor_class(Recorder))
+    assert pykka.ActorRegistry.stop_all(timeout=TIMEOUT)
+    assert events["stopped"].is_set()
+    assert not ref.is_alive()
+    assert ref not in pykka.ActorRegistry.get_all()
+
+
+# -- logging and BaseException (issue 16, item 19) -----------------------------------------
+
+
+def test_an_exception_returned_to_an_asker_is_logged_at_info_on_pykka(
+    spawn: Spawner, caplog: pytest.LogCaptureFixture
+) -> None:
+    ref = spawn(Recorder)
+    with caplog.at_level(logging.DEBUG), pytest.raises(ValueError, match="boom"):
+        ref.ask("boom", timeout=TIMEOUT)
+    records = [r for r in caplog.records if "to caller" in r.getMessage()]
+    assert [(r.name, r.levelno, r.getMessage()) for r in records] == [
+        ("pykka", logging.INFO, f"Exception returned from {ref} to caller:")
+    ]
+    assert records[0].exc_info is not None
+    assert records[0].exc_info[0] is ValueError
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]  # not a failure
+
+
+def test_a_base_exception_in_a_handler_differs_deliberately(
+    spawn: Spawner, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Pykka: the actor runs ``on_stop``, then ``ActorRegistry.stop_all()`` stops every
+    registered actor. tickwork: a failure of that actor alone (``on_failure``, logged
+    at ERROR on "tickwork"), so its supervisor can salvage its mailbox and restart it."""
+    bystander_events = _events("stopped")
+    bystander = spawn(Recorder, bystander_events, registered=True)
+    events = _events("failed", "stopped")
+    victim = spawn(Recorder, events, registered=True)
+    with caplog.at_level(logging.DEBUG):
+        victim.tell("fatal")
+        assert victim.actor_stopped.wait(TIMEOUT)
+        if spawn.kind == "threading":
+            assert events["stopped"].wait(TIMEOUT)
+            assert bystander_events["stopped"].wait(TIMEOUT)  # stop_all() reached it
+            assert not bystander.is_alive()
+            assert not events["failed"].is_set()
+        else:
+            assert events["failed"].wait(TIMEOUT)
+            assert not events["stopped"].is_set()
+            assert bystander.ask("still here", timeout=TIMEOUT) == ("ack", "still here")
+            errors = [r for r in caplog.records if r.name == "tickwork" and r.levelno == logging.ERROR]
+            assert [r.getMessage() for r in errors] == [f"Unhandled exception in {victim}:"]
+            assert errors[0].exc_info is not None
+            assert errors[0].exc_info[0] is Fatal
+    assert victim not in pykka.ActorRegistry.get_all()

@@ -286,6 +286,62 @@ def test_registered_names_and_bad_input(sched: Scheduler, clock: VirtualClock) -
         sched.cancel_schedule("1")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("args", "why"),
+    [
+        ({"a": 1}, "kwargs="),
+        ({1, 2}, "no order"),
+        (frozenset({1}), "no order"),
+        ((x for x in (1, 2)), "consumed once"),
+        (iter([1, 2]), "consumed once"),
+        ({"a": 1}.keys(), "no order"),
+        ("ab", "characters"),
+        (b"ab", "characters"),
+        (7, "tuple or list"),
+    ],
+    ids=["dict", "set", "frozenset", "generator", "iterator", "dict-keys", "str", "bytes", "int"],
+)
+def test_args_that_are_not_a_sequence_are_refused_everywhere(
+    sched: Scheduler, clock: VirtualClock, args: object, why: str
+) -> None:
+    # A dict used to become its keys, a set an arbitrary order, a generator whatever it
+    # yielded once: all accepted. Every scheduling method, update and a told Update refuse them.
+    calls: list[tuple[object, ...]] = []
+
+    def target(*a: object) -> None:
+        calls.append(a)
+
+    for call in (
+        lambda: sched.schedule(target, args, 1.0),  # type: ignore[arg-type]
+        lambda: sched.schedule_at_interval(target, args, 1.0),  # type: ignore[arg-type]
+        lambda: sched.schedule_in_seconds(target, args, 1),  # type: ignore[arg-type]
+        lambda: sched.schedule_at_time(target, args, START + Duration.from_seconds(1)),  # type: ignore[arg-type]
+        lambda: sched.schedule_daily(target, args, 2),  # type: ignore[arg-type]
+        lambda: sched.schedule_cron(target, args, "* * * * *"),  # type: ignore[arg-type]
+        lambda: schedule_once(sched, target, args, 1),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(TypeError, match=why):
+            call()
+    assert sched.list_schedules() == []  # nothing was scheduled
+    sid = sched.schedule_at_interval(target, (1,), 1.0)
+    with pytest.raises(TypeError, match=why):
+        sched.update(sid, args=args)
+    ref = sched.get_schedule(sid).actor_ref  # type: ignore[union-attr]
+    assert isinstance(ref.ask(Update(args=args), timeout=5), TypeError)  # type: ignore[arg-type]
+    run_for(sched, clock, 1)
+    assert calls == [(1,)] and sched.get_schedule(sid).args == (1,)  # type: ignore[union-attr]
+
+
+def test_args_may_be_any_sequence(sched: Scheduler, clock: VirtualClock) -> None:
+    from collections import deque
+
+    calls: list[tuple[object, ...]] = []
+    for args in ([1, 2], (1, 2), range(1, 3), deque([1, 2])):
+        sched.schedule_in_seconds(lambda *a: calls.append(a), args, 1)
+    run_for(sched, clock, 1)
+    assert calls == [(1, 2)] * 4
+
+
 def test_list_and_next_execution(sched: Scheduler, clock: VirtualClock) -> None:
     a = sched.schedule_at_interval(print, (), 10.0, name="ten")
     b = sched.schedule_at_interval(print, (), 5.0, name="five")
@@ -336,6 +392,58 @@ def test_batch_pauses_the_collector_and_restores_it(sched: Scheduler, clock: Vir
     with pytest.raises(ZeroDivisionError), sched.batch():
         1 / 0
     assert gc.isenabled()
+
+
+def test_lateness_percentiles_are_exact_for_a_firing_decades_late(sched: Scheduler, clock: VirtualClock) -> None:
+    # A one-shot whose time passed 26 years ago runs at once, 26 years late: its p50/p99
+    # used to read 35.8 min (the window's 32-bit cap).
+    late = Duration.from_days(26 * 365)
+    sid = sched.schedule_at_time(lambda: None, (), START - late)
+    run_for(sched, clock, 0)
+    info = sched.get_schedule(sid)
+    assert info is not None and info.execution_count == 1
+    assert (info.lateness_p50, info.lateness_p99, info.lateness_max) == (late, late, late)
+    assert sched.get_execution_stats()["lateness_p99"] == late
+
+
+def test_an_interval_whose_first_firing_falls_beyond_year_9999_is_refused(sched: Scheduler, clock: VirtualClock) -> None:
+    # It used to be accepted and to complete silently, never having run.
+    huge = Duration.from_days(4_000_000)  # a valid Duration, ~11,000 years
+    for call in (
+        lambda: sched.schedule_at_interval(print, (), huge),
+        lambda: sched.schedule(print, (), huge),
+        lambda: sched.schedule(print, (), "4000000d"),
+        lambda: sched.schedule(print, (), ScheduleAt.at_interval(1, start=Timestamp.parse("9999-12-31T23:59:59.5Z"))),
+    ):
+        with pytest.raises(ValueError, match="would never run: its first firing after .* falls after 9999-12-31"):
+            call()
+    assert sched.list_schedules() == []
+    sid = sched.schedule_at_interval(print, (), 1.0)
+    with pytest.raises(ValueError, match="would never run"):
+        sched.reschedule(sid, huge)
+    with pytest.raises(ValueError, match="would never run"):
+        sched.update(sid, interval=huge)
+    info = sched.get_schedule(sid)
+    assert info is not None and info.status is ScheduleStatus.PENDING and info.trigger.every == Duration.from_seconds(1)
+    # A one-shot at a valid time is fine however far; the last valid interval too.
+    far = sched.schedule_at_time(print, (), Timestamp.parse("9999-12-31T23:59:59Z"))
+    assert sched.get_schedule(far).status is ScheduleStatus.PENDING  # type: ignore[union-attr]
+    last = Timestamp.MAX.micros - START.micros
+    ok = sched.schedule_at_interval(print, (), Duration(last))
+    assert sched.get_schedule(ok).next_execution == Timestamp.MAX  # type: ignore[union-attr]
+    with pytest.raises(ValueError, match="would never run"):
+        sched.schedule_at_interval(print, (), Duration(last + 1))
+
+
+def test_a_daily_or_cron_with_no_firing_left_before_year_10000_is_refused() -> None:
+    clock = VirtualClock(Timestamp.parse("9999-12-31T12:00:00Z"))
+    with Scheduler(clock=clock) as sched:
+        with pytest.raises(ValueError, match="has no firing after 9999-12-31T12:00:00"):
+            sched.schedule_daily(print, (), 2, 30)
+        with pytest.raises(ValueError, match="would never run"):
+            sched.schedule_cron(print, (), "0 6 * * *")
+        assert sched.list_schedules() == []
+        sched.schedule_daily(print, (), 13)  # still one firing left: fine
 
 
 # --------------------------------------------------------------------------- constructor arguments

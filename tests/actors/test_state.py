@@ -13,18 +13,38 @@ def _state() -> ScheduleState:
     )
 
 
-def test_lateness_window_keeps_the_last_executions_and_clamps_to_35_minutes() -> None:
+def test_lateness_window_keeps_the_last_executions_exactly() -> None:
     s = _state()
     hour = 3_600_000_000
+    s.record_lateness(5)
+    assert s.late_ring is not None and s.late_ring.typecode == "i"  # 32-bit while values fit
     s.record_lateness(hour)
     s.record_lateness(-hour)
     assert s.late_max == hour  # exact
-    assert s.lateness_percentile(1.0) == 2**31 - 1  # the window holds 32-bit values
-    assert s.lateness_percentile(0.0) == -(2**31 - 1)
+    # Beyond ±35 minutes the window widens to 64 bits: the percentiles used to read
+    # 2**31 - 1 µs (35.8 min) here.
+    assert s.late_ring.typecode == "q"  # type: ignore[union-attr]
+    assert s.lateness_percentile(1.0) == hour
+    assert s.lateness_percentile(0.0) == -hour
+    assert s.lateness_percentile(0.5) == 5
     for i in range(LATENCY_WINDOW):
         s.record_lateness(i)
     assert sorted(s.late_ring or []) == list(range(LATENCY_WINDOW))
     assert s.lateness_percentile(0.5) in (31, 32)
+    years = 26 * 365 * 86_400_000_000
+    s.record_lateness(years)  # into a full window: replaces the oldest
+    assert sorted(s.late_ring or [])[-1] == years and len(s.late_ring or []) == LATENCY_WINDOW
+    assert s.lateness_percentile(1.0) == years
+
+
+def test_a_window_filled_with_32_bit_values_widens_in_place() -> None:
+    s = _state()
+    for i in range(LATENCY_WINDOW):
+        s.record_lateness(i)
+    assert s.late_ring is not None and s.late_ring.typecode == "i"
+    s.record_lateness(2**40)
+    assert s.late_ring.typecode == "q"  # type: ignore[union-attr]
+    assert sorted(s.late_ring or []) == list(range(1, LATENCY_WINDOW)) + [2**40]
 
 
 def test_rare_fields_cost_nothing_until_set() -> None:

@@ -162,3 +162,62 @@ def test_an_execution_that_ends_during_stop_is_booked_and_its_callbacks_run(capl
     assert [m.schedule_id for m in sched.get_execution_metrics(1)] == asked[-1][1][-1:]
     assert sched.get_execution_metrics(0) == []
     assert not [r for r in caplog.records if r.levelname == "ERROR" and "pool is stopped" in r.getMessage() + str(r.exc_info)]
+
+
+def _raising(exc: BaseException, calls: list[str], tag: str) -> Any:
+    def cb(*_: Any) -> None:
+        calls.append(tag)
+        raise exc
+
+    return cb
+
+
+@pytest.mark.parametrize("during_stop", [False, True], ids=["on-the-pool", "on-the-supervisor-during-stop"])
+def test_a_callback_raising_any_base_exception_is_isolated_counted_and_logged(
+    caplog: pytest.LogCaptureFixture, during_stop: bool
+) -> None:
+    # SystemExit or KeyboardInterrupt from one callback used to skip every later execution
+    # and error callback of that result, uncounted (and, run on the supervisor's thread
+    # during stop, to escape into the supervisor).
+    from timekit import Duration, VirtualClock
+
+    clock = VirtualClock()
+    sched = Scheduler(clock=clock).start()
+    calls: list[str] = []
+    sched.add_execution_callback(_raising(SystemExit(3), calls, "exec-exit"))
+    sched.add_execution_callback(_raising(KeyboardInterrupt(), calls, "exec-interrupt"))
+    sched.add_execution_callback(lambda r: calls.append("exec-ok"))
+    sched.add_error_callback(_raising(KeyboardInterrupt(), calls, "err-interrupt"))
+    sched.add_error_callback(lambda sid, exc: calls.append(f"err-ok:{type(exc).__name__}"))
+    started = threading.Event()
+    release = threading.Event()
+
+    def fail() -> None:
+        started.set()
+        if during_stop:
+            release.wait(10)
+        raise ValueError("boom")
+
+    sched.schedule_in_seconds(fail, (), 1)
+    clock.advance(Duration.from_seconds(1))
+    assert started.wait(10)
+    if during_stop:
+        stopped: list[bool] = []
+        stopper = threading.Thread(target=lambda: stopped.append(sched.stop(timeout=10)))
+        stopper.start()
+        deadline = time.monotonic() + 10
+        while not sched._rt.pool._stopped and time.monotonic() < deadline:  # noqa: SLF001
+            time.sleep(0.001)
+        release.set()  # the result is booked after the pool stopped: callbacks run on the supervisor
+        stopper.join(15)
+        assert stopped == [True]
+    else:
+        assert sched.wait_idle(10)
+    assert calls == ["exec-exit", "exec-interrupt", "exec-ok", "err-interrupt", "err-ok:ValueError"]
+    stats = sched.get_execution_stats()
+    assert stats["callback_errors"] == 3 and stats["total_executions"] == 1
+    logged = [r for r in caplog.records if r.name == "tickwork" and "callback" in r.getMessage()]
+    assert len(logged) == 3 and all(r.exc_info for r in logged)
+    assert "KeyboardInterrupt (ignored: a callback cannot stop the scheduler" in logged[1].getMessage()
+    if not during_stop:
+        assert sched.stop(timeout=10)

@@ -341,3 +341,80 @@ def test_virtual_many_waiters_released_by_one_advance() -> None:
     c.advance(Duration(1_000))
     assert [r.join() for r in results] == [False] * 10
     assert c.pending_waiters == 0
+
+
+class _Steps:
+    """A participant with work at given instants: records what now() read at each."""
+
+    def __init__(self, clock: VirtualClock, dues: list[int], *, stall_at: int | None = None) -> None:
+        self.clock = clock
+        self.dues = sorted(dues)
+        self.seen: list[int] = []
+        self.stall_at = stall_at
+        self.on_instant: dict[int, object] = {}
+
+    def settle(self) -> tuple[bool, int | None]:
+        now = self.clock.now_us()
+        while self.dues and self.dues[0] <= now:
+            due = self.dues.pop(0)
+            self.seen.append(now)  # the "work" of instant `due` reads the clock
+            action = self.on_instant.get(due)
+            if callable(action):
+                action()
+            if due == self.stall_at:
+                return False, None
+        return True, self.dues[0] if self.dues else None
+
+
+def test_virtual_advance_steps_through_each_participant_instant() -> None:
+    clock = VirtualClock(0)
+    p = _Steps(clock, [5, 10, 10, 30, 31])
+    clock.attach(p)
+    clock.attach(p)  # once only
+    assert clock.advance(Duration(30)) == Timestamp(30)
+    assert p.seen == [5, 10, 10, 30]  # each instant's work saw its own time; the end is inclusive
+    assert clock.now_us() == 30 and p.dues == [31]
+    assert clock.set(100) == Timestamp(100)
+    assert p.seen[-1] == 31 and clock.now_us() == 100
+    clock.detach(p)
+    p.dues = [150]
+    clock.advance(Duration(100))
+    assert p.dues == [150] and clock.now_us() == 200  # detached: a plain jump
+
+
+def test_virtual_advance_with_two_participants_interleaves_their_instants() -> None:
+    clock = VirtualClock(0)
+    a, b = _Steps(clock, [3, 9]), _Steps(clock, [1, 6, 12])
+    clock.attach(a)
+    clock.attach(b)
+    clock.advance(Duration(10))
+    assert (a.seen, b.seen, clock.now_us()) == ([3, 9], [1, 6], 10)
+
+
+def test_virtual_advance_from_inside_an_instant_adds_its_time_and_stepping_goes_on() -> None:
+    # Work that moves the clock itself (a target simulating a slow call): time passes
+    # at once, and the outer advance still steps to the end of both spans.
+    clock = VirtualClock(0)
+    p = _Steps(clock, [10, 20, 40])
+    inner: list[Timestamp] = []
+    p.on_instant[10] = lambda: inner.append(clock.advance(Duration(5)))
+    clock.attach(p)
+    assert clock.advance(Duration(30)) == Timestamp(35)
+    assert inner == [Timestamp(15)]
+    assert p.seen == [10, 20]  # 40 is after the end (35)
+
+
+def test_virtual_advance_moves_straight_to_the_end_when_a_participant_cannot_wait() -> None:
+    clock = VirtualClock(0)
+    p = _Steps(clock, [10, 20, 30], stall_at=10)
+    clock.attach(p)
+    assert clock.advance(Duration(25)) == Timestamp(25)
+    assert p.seen == [10] and p.dues == [20, 30]  # 20 was not stepped to: it is the participant's to run late
+
+
+def test_virtual_clock_attach_and_stall_timeout_errors() -> None:
+    with pytest.raises(TypeError, match="settle"):
+        VirtualClock().attach(object())  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="stall_timeout"):
+        VirtualClock(stall_timeout=0)
+    assert VirtualClock(stall_timeout=2).stall_timeout == 2.0

@@ -933,3 +933,16 @@ def test_next_fire_strictly_after_and_increasing(s: ScheduleAt, after: int) -> N
     assert all(a < b for a, b in zip([after, *fires], fires))
     nf = s.next_fire(Timestamp(after))
     assert (nf.micros if nf is not None else None) == s.next_fire_us(after)
+
+
+def test_first_fire_us_is_the_first_firing_of_a_schedule_made_now_or_a_value_error() -> None:
+    now = Timestamp.parse("2026-01-01T00:00:00Z").micros
+    assert ScheduleAt.at_interval(2).first_fire_us(now) == now + 2_000_000
+    assert ScheduleAt.at_time(Timestamp(0)).first_fire_us(now) == 0  # past: at once, as is
+    assert ScheduleAt.daily(1).first_fire_us(now) == now + 3_600_000_000
+    with pytest.raises(ValueError, match="every .* would never run: its first firing after 2026-01-01"):
+        ScheduleAt.at_interval(Duration.from_days(4_000_000)).first_fire_us(now)
+    end = Timestamp.parse("9999-12-31T23:00:00Z").micros
+    with pytest.raises(ValueError, match="has no firing after 9999-12-31T23:00:00"):
+        ScheduleAt.cron("0 22 * * *").first_fire_us(end)
+    assert ScheduleAt.at_interval(Duration(Timestamp.MAX.micros - end)).first_fire_us(end) == Timestamp.MAX.micros
