@@ -30,9 +30,9 @@ class ExecutionPool:
 
     def __init__(self, size: int, *, name: str = "tickwork-exec", daemon: bool = False) -> None:
         if isinstance(size, bool) or not isinstance(size, int):
-            raise TypeError(f"max_concurrent_executions must be an int, got {type(size).__name__}")
+            raise TypeError(f"ExecutionPool size must be an int >= 1, not {type(size).__name__} ({size!r})")
         if size < 1:
-            raise ValueError(f"max_concurrent_executions must be at least 1, got {size}")
+            raise ValueError(f"ExecutionPool size must be an int >= 1, got {size}")
         self._size = size
         self._name = name
         self._daemon = daemon

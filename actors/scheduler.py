@@ -71,6 +71,15 @@ def _positive_interval(interval: Any) -> Duration:
     return every
 
 
+def _count(name: str, value: object, minimum: int) -> int:
+    """A constructor's int parameter: TypeError / ValueError naming the parameter itself."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int >= {minimum}, not {type(value).__name__} ({value!r})")
+    if value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
+    return int(value)
+
+
 @functools.lru_cache(maxsize=1024)
 def _seconds_interval(seconds: float) -> ScheduleAt:
     """``ScheduleAt.at_interval(seconds)``, made once per value (ScheduleAt is immutable;
@@ -110,14 +119,23 @@ class Scheduler:
     ) -> None:
         if max_concurrent_executions is None:
             max_concurrent_executions = DEFAULT_MAX_CONCURRENT
-        if isinstance(max_concurrent_executions, bool) or not isinstance(max_concurrent_executions, int):
-            raise TypeError("max_concurrent_executions must be an int")
-        if max_concurrent_executions < 1:
-            raise ValueError(f"max_concurrent_executions must be at least 1, got {max_concurrent_executions}")
-        if isinstance(history_size, bool) or not isinstance(history_size, int) or history_size < 0:
-            raise ValueError(f"history_size must be an int >= 0, got {history_size!r}")
+        # Checked here, under the parameters' own names: the runtime is built lazily and
+        # its parts have their own (ExecutionPool(size), Dispatcher(workers)).
+        max_concurrent_executions = _count("max_concurrent_executions", max_concurrent_executions, 1)
+        dispatcher_threads = _count("dispatcher_threads", dispatcher_threads, 1)
+        history_size = _count("history_size", history_size, 0)
         if loop is not None and not isinstance(loop, asyncio.AbstractEventLoop):
             raise TypeError(f"loop must be an asyncio event loop, not {type(loop).__name__}")
+        if clock is not None and not isinstance(clock, Clock):
+            raise TypeError(
+                f"clock must be a timekit Clock (SystemClock(), VirtualClock(...)), not {type(clock).__name__}"
+            )
+        if not isinstance(daemon, bool):
+            raise TypeError(f"daemon must be a bool, not {type(daemon).__name__} ({daemon!r})")
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"name must be a non-empty str (the threads' name prefix), not {name!r}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise TypeError(f"seed must be an int or None, not {type(seed).__name__} ({seed!r})")
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._max_concurrent = max_concurrent_executions
         self._dispatcher_threads = dispatcher_threads

@@ -4,8 +4,8 @@ Each type is an ``Annotated`` int or float whose ``msgspec.Meta`` range is the
 range of that machine type. msgspec enforces the range when decoding;
 ``Protocol.encode`` enforces it when encoding.
 
-MessagePack always carries floats as 64-bit, so a :data:`Float32` value travels
-exactly; the type only limits it to the finite float32 range (so ``inf`` and
+msgspec always sends floats as MessagePack float 64, so a :data:`Float32` value travels
+exactly (it is not rounded to 32 bits); the type only limits it to the finite float32 range (so ``inf`` and
 ``nan``, which a range cannot admit, are refused). :data:`Float64` is any Python
 float, ``inf`` and ``nan`` included.
 """

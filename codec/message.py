@@ -32,7 +32,7 @@ from msgspec import UNSET, UnsetType
 
 from codec.fields import type_for_name
 from codec.timeext import dec_hook, enc_hook
-from codec.validation import same
+from codec.validation import explain_float_bound, same
 
 if TYPE_CHECKING:
     from codec.protocol import Protocol
@@ -74,12 +74,13 @@ def _check_encoding(owner: str, value: object) -> None:
 
 def _checked_default(owner: str, name: str, tp: Any, default: Any) -> Any:
     """Return ``default`` as the field type holds it, or raise ValueError."""
+    data = b""
     try:
-        back = msgspec.msgpack.Decoder(tp, dec_hook=dec_hook).decode(
-            msgspec.msgpack.Encoder(enc_hook=enc_hook).encode(default)
-        )
+        data = msgspec.msgpack.Encoder(enc_hook=enc_hook).encode(default)
+        back = msgspec.msgpack.Decoder(tp, dec_hook=dec_hook).decode(data)
     except (msgspec.DecodeError, TypeError, ValueError, OverflowError) as exc:
-        raise ValueError(f"{owner}.{name}: invalid default {default!r}: {exc}") from None
+        reason = explain_float_bound(data, str(exc)) if isinstance(exc, msgspec.ValidationError) else None
+        raise ValueError(f"{owner}.{name}: invalid default {default!r}: {reason or exc}") from None
     if not same(back, default):
         raise ValueError(f"{owner}.{name}: invalid default {default!r} for the field's type")
     return back

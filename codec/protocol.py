@@ -32,7 +32,14 @@ from codec.errors import DecodeError
 from codec.framing import frame_bytes
 from codec.message import Message
 from codec.timeext import dec_hook, enc_hook
-from codec.validation import find_problem, find_unset, same, unset_capable
+from codec.stdtimestamp import inexact_timestamp, take_seen
+from codec.validation import (
+    explain_float_bound,
+    find_problem,
+    find_unset,
+    same,
+    unset_capable,
+)
 
 __all__ = ["Protocol", "protocol"]
 
@@ -259,13 +266,23 @@ class Protocol:
         try:
             msg = self._decode(data)
         except msgspec.DecodeError as exc:
-            raise DecodeError(f"invalid message: {exc}") from exc
+            take_seen()  # forget an ext -1 read before the failure
+            reason = explain_float_bound(data, str(exc)) if isinstance(exc, msgspec.ValidationError) else None
+            raise DecodeError(f"invalid message: {reason or exc}") from exc
         except UnicodeDecodeError as exc:  # msgspec passes these through unwrapped
             raise DecodeError(f"invalid message: a string is not valid UTF-8 ({exc})") from exc
         except RecursionError:
             raise DecodeError("invalid message: nested too deeply") from None
         if msg.__class__ in self._unset_capable:
             self._reject_unset(msg)  # type: ignore[arg-type]
+        if take_seen():  # a Timestamp came from a standard ext -1 value: was it exact?
+            ns = inexact_timestamp(data)
+            if ns is not None:
+                raise DecodeError(
+                    f"invalid message: a standard MessagePack timestamp (ext -1) has {ns} nanoseconds, "
+                    "not a whole number of microseconds; a Timestamp is exact to the microsecond, so "
+                    "send the instant rounded to microseconds (or as ext 84)"
+                )
         return msg  # type: ignore[no-any-return]
 
     def _reject_unset(self, msg: Message) -> None:

@@ -12,16 +12,22 @@ MessagePack ``fixext 8``). A Timestamp's display zone (``tz``) is not transmitte
 it never affects equality, and the decoded value has none. Decoding checks the
 code and the length, and that the microseconds lie in the type's range (a
 Timestamp spans years 1 to 9999 UTC).
+
+A Timestamp field also accepts MessagePack's standard timestamp extension (ext -1,
+any of its 4-, 8- and 12-byte forms), as peers' libraries send it; see
+:mod:`codec.stdtimestamp`. The encoder always sends ext 84.
 """
 
 from __future__ import annotations
 
 import struct
+from datetime import datetime
 from typing import Any, Final
 
 from msgspec import UNSET
 from msgspec.msgpack import Ext
 
+from codec.stdtimestamp import mark_seen
 from timekit import Duration, Timestamp
 
 __all__ = ["DURATION_EXT_CODE", "TIMESTAMP_EXT_CODE", "dec_hook", "enc_hook"]
@@ -53,7 +59,8 @@ def enc_hook(obj: Any) -> Any:
 
 def _micros(obj: Any, code: int, what: str) -> int:
     if obj.__class__ is not Ext or obj.code != code or len(obj.data) != 8:  # type: ignore[arg-type]
-        raise ValueError(f"Expected `{what}` (MessagePack ext {code} holding 8 bytes)")
+        also = " or the standard timestamp ext -1" if code == TIMESTAMP_EXT_CODE else ""
+        raise ValueError(f"Expected `{what}` (MessagePack ext {code} holding 8 bytes{also})")
     return _unpack(obj.data)[0]  # type: ignore[no-any-return]
 
 
@@ -63,6 +70,9 @@ def dec_hook(tp: type, obj: Any) -> Any:
     Raises only TypeError or ValueError, which msgspec reports as a ValidationError.
     """
     if tp is Timestamp:
+        if obj.__class__ is datetime:  # msgspec's reading of a standard ext -1 timestamp (UTC)
+            mark_seen()  # the protocol then checks that it was exact to the microsecond
+            return Timestamp(Timestamp.from_datetime(obj).micros)
         micros = _micros(obj, TIMESTAMP_EXT_CODE, "Timestamp")
         try:
             return Timestamp.from_micros(micros)

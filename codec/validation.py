@@ -8,6 +8,7 @@ field is at fault and why.
 from __future__ import annotations
 
 import math
+import re
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -16,9 +17,10 @@ import msgspec
 import msgspec.inspect as mi
 from msgspec import UNSET
 
+from codec.fields import FLOAT32_MAX
 from codec.timeext import dec_hook, enc_hook
 
-__all__ = ["find_problem", "find_unset", "same", "unset_capable"]
+__all__ = ["explain_float_bound", "explain_float_bound_in", "find_problem", "find_unset", "same", "unset_capable"]
 
 _encode = msgspec.msgpack.Encoder(enc_hook=enc_hook).encode
 _decoders: dict[Any, Callable[[bytes], Any]] = {}
@@ -70,6 +72,82 @@ def same(a: Any, b: Any) -> bool:
 def _short(value: Any, limit: int = 60) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# msgspec's report of a float outside a Meta bound, e.g. "Expected `float` >= -3.4e+38 - at `$[1]`".
+_FLOAT_BOUND = re.compile(r"Expected `float` (>=|>|<=|<) (\S+?)(?: - at `(\$[^`]*)`)?")
+_PATH_STEP = re.compile(r"\[(\d+|\.\.\.)\]")
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    ">=": lambda v, b: v >= b,
+    ">": lambda v, b: v > b,
+    "<=": lambda v, b: v <= b,
+    "<": lambda v, b: v < b,
+}
+
+
+def _at_path(root: Any, path: str, op: str, bound: float) -> Any:
+    """The first value at ``path`` (msgspec's ``$[1][...]``) under ``root`` that breaks the bound."""
+    candidates = [root]
+    rest = path[1:]
+    for step in _PATH_STEP.finditer(rest):
+        key = step.group(1)
+        nxt: list[Any] = []
+        for c in candidates:
+            if key == "...":  # a dict value: msgspec does not say which key
+                nxt.extend(c.values() if isinstance(c, dict) else ())
+            elif isinstance(c, list) and int(key) < len(c):
+                nxt.append(c[int(key)])
+        candidates = nxt
+    if _PATH_STEP.sub("", rest):
+        return None  # a path form not understood
+    check = _OPS[op]
+    for v in candidates:
+        if isinstance(v, float) and not check(v, bound):
+            return v
+    return None
+
+
+def explain_float_bound(data: bytes | bytearray | memoryview, error: str) -> str | None:
+    """A clearer text for msgspec's ``error`` when a float bound refused NaN or infinity.
+
+    ``data`` is the encoding msgspec was decoding. msgspec reports NaN as, say,
+    "Expected `float` >= -3.4e+38", which names the wrong thing. None when the
+    refused value is an ordinary number (msgspec's text is right) or cannot be found.
+    """
+    if _FLOAT_BOUND.fullmatch(error) is None:
+        return None
+    try:
+        root = msgspec.msgpack.decode(data)
+    except (ValueError, TypeError, msgspec.DecodeError, RecursionError):
+        return None
+    return explain_float_bound_in(root, error)
+
+
+def explain_float_bound_in(root: Any, error: str) -> str | None:
+    """:func:`explain_float_bound` for a Python value given to ``msgspec.convert``."""
+    m = _FLOAT_BOUND.fullmatch(error)
+    if m is None:
+        return None
+    op, bound_text, path = m.groups()
+    try:
+        bound = float(bound_text)
+        value = _at_path(root, path or "$", op, bound)
+    except (ValueError, TypeError, RecursionError):
+        return None
+    if value is None or math.isfinite(value):
+        return None
+    what = "NaN (not a number)" if math.isnan(value) else f"{value!r} (infinity)"
+    where = f" at `{path}`" if path else ""
+    if abs(bound) == FLOAT32_MAX:
+        rule = (
+            f"a `float` (Float32) field takes only finite numbers within ±{FLOAT32_MAX!r}: "
+            "NaN and infinity are refused; declare the field `double` (Float64) to carry them"
+        )
+    else:
+        rule = f"the field takes only numbers {op} {bound!r}" + (
+            " (NaN satisfies no bound)" if math.isnan(value) else ""
+        )
+    return f"got {what}{where}, but {rule}"
 
 
 def find_problem(msg: msgspec.Struct) -> str | None:
@@ -126,6 +204,9 @@ def _value_problem(value: Any, tp: Any, path: str) -> str | None:
     try:
         back = _decoder_for(tp)(data)
     except msgspec.DecodeError as exc:
+        clearer = explain_float_bound(data, str(exc))
+        if clearer is not None:
+            return f"{path} = {_short(value)}: {clearer}"
         return (
             f"{path} = {_short(value)} is not valid for the field: {exc}; "
             "store a value the field's type accepts (within its range)"

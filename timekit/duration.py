@@ -16,6 +16,7 @@ from numbers import Rational
 from typing import Any, ClassVar, Final, Union, overload
 
 from timekit.errors import OutOfRangeError
+from timekit.textnum import MAX_DIGITS, int_text, shown
 
 __all__ = ["Duration"]
 
@@ -87,7 +88,7 @@ def _scaled(value: object, unit: int, what: str) -> int:
 
 def _overflow(micros: int) -> OutOfRangeError:
     return OutOfRangeError(
-        f"Duration of {micros} microseconds is out of range: it must lie within "
+        f"Duration of {int_text(micros)} microseconds is out of range: it must lie within "
         f"[{MIN_MICROS}, {MAX_MICROS}] (a signed 64-bit integer, about +/-292,000 years)"
     )
 
@@ -109,7 +110,8 @@ def _checked(micros: int) -> Duration:
 
 # --------------------------------------------------------------------------- parsing
 
-_NUM = r"(\d+(?:\.\d+)?|\.\d+)"
+# ASCII digits only: ``\d`` would also take other scripts' digits ("٥s").
+_NUM = r"([0-9]+(?:\.[0-9]+)?|\.[0-9]+)"
 _COMPACT_UNITS: Final = {
     "d": _US_PER_D,
     "h": _US_PER_H,
@@ -123,26 +125,37 @@ _COMPACT_UNITS: Final = {
 }
 _COMPACT_RANK: Final = {"d": 0, "h": 1, "min": 2, "m": 2, "s": 3, "ms": 4, "us": 5, "\u00b5s": 5, "\u03bcs": 5}
 _COMPACT_PART = re.compile(_NUM + r"\s*(ms|min|us|\u00b5s|\u03bcs|d|h|m|s)\s*")
+# re.ASCII: with Unicode case folding "S" would also match "ſ" (U+017F).
 _ISO = re.compile(
     r"([+-])?P(?!$)"
-    r"(?:(\d+(?:[.,]\d+)?)W)?"
-    r"(?:(\d+(?:[.,]\d+)?)D)?"
-    r"(?:T(?=\d|[.,])"
-    r"(?:(\d+(?:[.,]\d+)?)H)?"
-    r"(?:(\d+(?:[.,]\d+)?)M)?"
-    r"(?:(\d+(?:[.,]\d+)?)S)?)?",
-    re.IGNORECASE,
+    r"(?:([0-9]+(?:[.,][0-9]+)?)W)?"
+    r"(?:([0-9]+(?:[.,][0-9]+)?)D)?"
+    r"(?:T(?=[0-9]|[.,])"
+    r"(?:([0-9]+(?:[.,][0-9]+)?)H)?"
+    r"(?:([0-9]+(?:[.,][0-9]+)?)M)?"
+    r"(?:([0-9]+(?:[.,][0-9]+)?)S)?)?",
+    re.IGNORECASE | re.ASCII,
 )
+_YEARS_MONTHS = re.compile(r"[0-9]+(?:[.,][0-9]+)?[Yy]|P[^T]*[0-9]+(?:[.,][0-9]+)?[Mm]", re.ASCII)
 _ISO_UNITS: Final = (7 * _US_PER_D, _US_PER_D, _US_PER_H, _US_PER_MIN, _US_PER_S)
 
 
 def _parse_error(text: str, why: str = "") -> ValueError:
     extra = f" ({why})" if why else ""
     return ValueError(
-        f"Invalid duration {text!r}{extra}: use compact text such as '1h30m', '250ms', "
+        f"Invalid duration {shown(text)}{extra}: use compact text such as '1h30m', '250ms', "
         "'1.5s', '500us', '2d' or '-5s' (units d, h, m/min, s, ms, us/\u00b5s), or ISO 8601 "
         "such as 'PT1H30M', 'P1DT2H' or 'PT0.5S' (weeks, days, hours, minutes, seconds)"
     )
+
+
+def _number(token: str, text: str) -> Fraction:
+    """The exact value of a matched decimal token ("1.5", "1,5", ".5")."""
+    if len(token) > MAX_DIGITS:
+        digits = len(token) - (not token.isdigit())  # less the decimal point
+        if digits > MAX_DIGITS:
+            raise _parse_error(text, f"a number has {digits} digits; at most {MAX_DIGITS} are accepted")
+    return Fraction(token.replace(",", "."))
 
 
 def _parse(text: str) -> int:
@@ -157,13 +170,13 @@ def _parse(text: str) -> int:
     if body[:1] in ("P", "p"):
         m = _ISO.fullmatch(s)
         if m is None:
-            if re.search(r"\d+(?:[.,]\d+)?[Yy]|P[^T]*\d+(?:[.,]\d+)?[Mm]", s):
+            if _YEARS_MONTHS.search(s):
                 raise _parse_error(text, "years and months have no fixed length")
             raise _parse_error(text)
         total = Fraction(0)
         for group, unit in zip(m.groups()[1:], _ISO_UNITS):
             if group is not None:
-                total += Fraction(group.replace(",", ".")) * unit
+                total += _number(group, text) * unit
         if m.group(1) == "-":
             total = -total
         return _round_div(total.numerator, total.denominator)
@@ -182,7 +195,7 @@ def _parse(text: str) -> int:
         if rank <= last_rank:
             raise _parse_error(text, "give each unit once, largest first")
         last_rank = rank
-        total += Fraction(m.group(1)) * _COMPACT_UNITS[unit_name]
+        total += _number(m.group(1), text) * _COMPACT_UNITS[unit_name]
         pos = m.end()
     total *= sign
     return _round_div(total.numerator, total.denominator)
@@ -312,7 +325,11 @@ class Duration:
 
     @classmethod
     def parse(cls, text: str) -> Duration:
-        """Parse compact text ("1h30m", "250ms", "1.5s", "-5s") or ISO 8601 ("PT1H30M")."""
+        """Parse compact text ("1h30m", "250ms", "1.5s", "-5s") or ISO 8601 ("PT1H30M").
+
+        Digits are ASCII only, at most 100 per number; the total is rounded
+        half-to-even to the microsecond.
+        """
         if not isinstance(text, str):
             raise TypeError(
                 f"Duration.parse() needs a str such as '1h30m' or 'PT1H30M', not {type(text).__name__}"

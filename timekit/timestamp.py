@@ -11,8 +11,9 @@ import time
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Any, ClassVar, Final, overload
 
-from timekit.duration import Duration, Number, _human, _scaled
+from timekit.duration import Duration, Number, _human, _round_div, _scaled
 from timekit.errors import OutOfRangeError
+from timekit.textnum import MAX_DIGITS, int_text, shown
 from timekit.zones import get_zone, zone_name
 
 __all__ = ["Timestamp"]
@@ -33,7 +34,7 @@ _time_ns = time.time_ns
 
 def _overflow(micros: int) -> OutOfRangeError:
     return OutOfRangeError(
-        f"Timestamp of {micros} microseconds since the epoch is out of range: it must lie "
+        f"Timestamp of {int_text(micros)} microseconds since the epoch is out of range: it must lie "
         f"within [{MIN_MICROS}, {MAX_MICROS}] (0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z)"
     )
 
@@ -80,10 +81,12 @@ def _first_on_or_after(lo: int, hi: int, ordinal: int, zone: tzinfo) -> int:
     return hi
 
 
-# ISO 8601 / RFC 3339 date-time with a mandatory offset.
+# ISO 8601 / RFC 3339 date-time with a mandatory offset. ASCII digits only (``\d``
+# would take other scripts' digits too); a fraction of a second of any length
+# (up to MAX_DIGITS), rounded half-to-even to the microsecond.
 _ISO = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,6}))?)?"
-    r"(?:([Zz])|([+-])(\d{2})(?::?(\d{2})(?::?(\d{2})(?:\.(\d{1,6}))?)?)?)?"
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]+))?)?"
+    r"(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2})(?::?([0-9]{2})(?:\.([0-9]{1,6}))?)?)?)?"
 )
 
 _PARSE_FORMS = "'2023-06-15T12:30:45Z', '2023-06-15T12:30:45.123456+02:00'"
@@ -170,14 +173,18 @@ class Timestamp:
     def parse(cls, text: str) -> Timestamp:
         """Parse ISO 8601 with an offset, e.g. "2023-06-15T12:30:45.5+02:00" or "...Z".
 
-        The display zone is UTC for "Z"/"+00:00", else the fixed offset given.
+        The display zone is UTC for "Z"/"+00:00", else the fixed offset given. A
+        fraction of a second finer than a microsecond (RFC 3339 allows any number
+        of digits, here up to 100) is rounded half-to-even to the microsecond.
         """
         if not isinstance(text, str):
             raise TypeError(f"Timestamp.parse() needs a str such as {_PARSE_FORMS}, not {type(text).__name__}")
         s = text.strip()
         m = _ISO.fullmatch(s)
         if m is None:
-            raise ValueError(f"Invalid timestamp {text!r}: use ISO 8601 with an offset, such as {_PARSE_FORMS}")
+            raise ValueError(
+                f"Invalid timestamp {shown(text)}: use ISO 8601 with an offset, such as {_PARSE_FORMS}"
+            )
         y, mo, d, hh, mi, ss, frac, z, sign, oh, om, osec, ofrac = m.groups()
         if z is None and sign is None:
             raise ValueError(
@@ -194,18 +201,36 @@ class Timestamp:
                 f"Invalid timestamp {text!r}: time of day out of range (hours 00-23, minutes and "
                 "seconds 00-59; leap seconds are not supported)"
             )
-        us = int(frac.ljust(6, "0")) if frac else 0
-        local = ((ordinal - _EPOCH_ORDINAL) * 86_400 + h * 3600 + mnt * 60 + sec) * 1_000_000 + us
-        if z is not None:
-            return _checked(local, _UTC)
-        off = (int(oh) * 3600 + int(om or 0) * 60 + int(osec or 0)) * 1_000_000
-        off += int(ofrac.ljust(6, "0")) if ofrac else 0
-        if off >= _US_PER_DAY:
-            raise ValueError(f"Invalid timestamp {text!r}: the UTC offset must be less than 24 hours")
-        if sign == "-":
-            off = -off
-        zone = _UTC if off == 0 else timezone(timedelta(microseconds=off))
-        return _checked(local - off, zone)
+        if frac is not None and len(frac) > MAX_DIGITS:
+            raise ValueError(
+                f"Invalid timestamp {shown(text)}: the fraction of a second has {len(frac)} digits; "
+                f"at most {MAX_DIGITS} are accepted (it is rounded to the microsecond anyway)"
+            )
+        local = ((ordinal - _EPOCH_ORDINAL) * 86_400 + h * 3600 + mnt * 60 + sec) * 1_000_000
+        off = 0
+        zone: tzinfo = _UTC
+        if z is None:
+            omin, osecs = int(om or 0), int(osec or 0)
+            if omin > 59 or osecs > 59:
+                raise ValueError(
+                    f"Invalid timestamp {text!r}: the UTC offset's minutes and seconds must be 00-59"
+                )
+            off = (int(oh) * 3600 + omin * 60 + osecs) * 1_000_000
+            off += int(ofrac.ljust(6, "0")) if ofrac else 0
+            if off >= _US_PER_DAY:
+                raise ValueError(f"Invalid timestamp {text!r}: the UTC offset must be less than 24 hours")
+            if sign == "-":
+                off = -off
+            if off:
+                zone = timezone(timedelta(microseconds=off))
+        micros = local - off
+        if frac:
+            if len(frac) <= 6:
+                micros += int(frac.ljust(6, "0"))
+            else:  # exact instant, rounded half-to-even once
+                scale = 10 ** (len(frac) - 6)
+                micros = _round_div(micros * scale + int(frac), scale)
+        return _checked(micros, zone)
 
     # ------------------------------------------------------------------ accessors
 

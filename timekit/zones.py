@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 __all__ = ["get_zone", "zone_name"]
 
 _UTC = timezone.utc
-_OFFSET = re.compile(r"UTC([+-])(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{6}))?)?")
+_OFFSET = re.compile(r"UTC([+-])([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]{6}))?)?")  # ASCII digits
 
 
 def _unknown(name: str) -> ValueError:
@@ -27,6 +27,8 @@ def _lookup(name: str) -> tzinfo:
     m = _OFFSET.fullmatch(name)
     if m is not None:
         sign, hh, mm, ss, us = m.groups()
+        if int(mm) > 59 or int(ss or 0) > 59:
+            raise ValueError(f"Invalid UTC offset in time zone {name!r}: minutes and seconds must be 00-59")
         delta = timedelta(hours=int(hh), minutes=int(mm), seconds=int(ss or 0), microseconds=int(us or 0))
         if delta >= timedelta(hours=24):
             raise ValueError(f"Invalid UTC offset in time zone {name!r}: offsets must be less than 24 hours")

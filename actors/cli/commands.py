@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import threading
 import time
@@ -172,11 +173,15 @@ def run_view(view: View, stop: threading.Event, duration: float | None) -> str:
         view.stop()
 
 
+_PLAIN_SECONDS = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
 def parse_seconds(text: str) -> float:
     """``--duration 10``, ``10.5`` or duration text such as ``1m30s``."""
-    try:
+    # float() would also take other scripts' digits ("٥") and underscores: plain ASCII only.
+    if _PLAIN_SECONDS.fullmatch(text.strip()):
         value = float(text)
-    except ValueError:
+    else:
         value = Duration.parse(text).total_seconds()
     if not value > 0 or value != value or value == float("inf"):
         raise ValueError(f"must be a positive number of seconds, got {text!r}")

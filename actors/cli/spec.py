@@ -26,6 +26,7 @@ from msgspec import UNSET, UnsetType
 
 import codec
 from codec.fields import type_for_name
+from codec.validation import explain_float_bound_in
 from timekit import Duration, ScheduleAt, Timestamp
 from timekit.zones import get_zone
 from timekit.zones import zone_name as zone_name_of
@@ -124,7 +125,7 @@ def _convert(value: Any, tp: Any, path: str, problems: list[Problem]) -> Any:
     try:
         return msgspec.convert(value, tp)
     except msgspec.ValidationError as exc:
-        text = str(exc)
+        text = explain_float_bound_in(value, str(exc)) or str(exc)  # NaN/inf named as such
         where = path
         m = re.search(r" - at `\$(.*)`$", text)
         if m is not None:
@@ -353,7 +354,7 @@ def _compile_message(
     return MessageSpec(mname, cls, infos)
 
 
-_DAILY = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
+_DAILY = re.compile(r"([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?")  # ASCII digits (\d takes any script's)
 
 
 def _preprocess_schedule(sraw: Any) -> Any:

@@ -79,6 +79,8 @@ class SQLiteStore(Store):
         busy_timeout: float = 5.0,
     ) -> None:
         super().__init__()
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"SQLiteStore needs a file path (str or os.PathLike), not {type(path).__name__} ({path!r})")
         path = os.fspath(path)
         if not isinstance(path, str) or not path or path == ":memory:":
             raise ValueError(f"SQLiteStore needs a file path, got {path!r} (use MemoryStore for memory)")
@@ -90,6 +92,10 @@ class SQLiteStore(Store):
         self.lock_path = self.path + ".lock"
         self.synchronous = synchronous.upper()
         self.id_block = id_block
+        if isinstance(busy_timeout, bool) or not isinstance(busy_timeout, (int, float)):
+            raise TypeError(f"busy_timeout must be a number of seconds, not {type(busy_timeout).__name__} ({busy_timeout!r})")
+        if not 0 <= busy_timeout < float("inf"):  # NaN fails too
+            raise ValueError(f"busy_timeout must be a finite number of seconds >= 0, got {busy_timeout!r}")
         self._busy_timeout = float(busy_timeout)
         self._conn: sqlite3.Connection | None = None
         self._lock_file: BinaryIO | None = None

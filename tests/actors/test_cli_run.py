@@ -494,3 +494,18 @@ def test_ctrl_c_stops_cleanly_and_prints_the_final_stats(tmp_path: Path, udp: so
     assert re.search(r"^  hb +every 100ms +%d +0 " % sent, out, re.M), out
     assert len(drain(udp)) == sent
     assert (tmp_path / "hb.state.db").exists()
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("10", 10.0), ("10.5", 10.5), (" 2 ", 2.0), ("1e1", 10.0), ("1m30s", 90.0)])
+def test_parse_seconds_takes_numbers_and_duration_text(text: str, seconds: float) -> None:
+    from actors.cli.commands import parse_seconds
+
+    assert parse_seconds(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["\u0665", "\uff15", "1_0", "-5", "0", "nan", "inf", "1" * 400])
+def test_parse_seconds_refuses_non_ascii_digits_and_non_positive(text: str) -> None:
+    from actors.cli.commands import parse_seconds
+
+    with pytest.raises(ValueError):
+        parse_seconds(text)

@@ -106,6 +106,20 @@ CASES = {
     "tz on an interval": (HEARTBEAT + schedule(tz='"UTC"'), "$.schedules[0].tz", "tz applies to daily and cron only"),
     "bad cron": (HEARTBEAT + schedule(every=None, cron='"61 * * * *"'), "$.schedules[0].cron", "61"),
     "bad daily": (HEARTBEAT + schedule(every=None, daily='"25:00"'), "$.schedules[0].daily", "out of range"),
+    "NaN default for a float": (
+        '[messages.Heartbeat]\nfields = { seq = "int(32)", ts = "int(64)", node = "str", load = { type = "float", '
+        'default = nan } }\n' + schedule(), "$.messages.Heartbeat.fields.load.default", "got NaN (not a number)",
+    ),
+    "inf value for a float": (
+        '[messages.Heartbeat]\nfields = { seq = "int(32)", ts = "int(64)", node = "str", load = "float" }\n'
+        + schedule(values='{ seq = 0, ts = 0, node = "edge-1", load = -inf }'), "$.schedules[0].values.load",
+        "got -inf (infinity)",
+    ),
+    "non-ASCII digits in daily": (
+        HEARTBEAT + schedule(every=None, daily='"\u0660\u0662:\u0663\u0660"'), "$.schedules[0].daily",
+        "expected a time of day",
+    ),
+    "non-ASCII digits in every": (HEARTBEAT + schedule(every='"\u0665s"'), "$.schedules[0].every", "Invalid duration"),
     "at without offset": (
         HEARTBEAT + schedule(every=None, at="2030-01-01T09:00:00"), "$.schedules[0].at", "has no UTC offset",
     ),

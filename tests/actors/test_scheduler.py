@@ -444,3 +444,46 @@ def test_a_daily_or_cron_with_no_firing_left_before_year_10000_is_refused() -> N
             sched.schedule_cron(print, (), "0 6 * * *")
         assert sched.list_schedules() == []
         sched.schedule_daily(print, (), 13)  # still one firing left: fine
+
+
+# --------------------------------------------------------------------------- constructor arguments
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"dispatcher_threads": "2"}, TypeError, r"dispatcher_threads must be an int >= 1, not str \('2'\)"),
+        ({"dispatcher_threads": 0}, ValueError, r"dispatcher_threads must be an int >= 1, got 0"),
+        ({"dispatcher_threads": True}, TypeError, r"dispatcher_threads must be an int >= 1, not bool"),
+        ({"dispatcher_threads": 2.0}, TypeError, r"dispatcher_threads must be an int >= 1, not float"),
+        ({"max_concurrent_executions": "2"}, TypeError, r"max_concurrent_executions must be an int >= 1, not str"),
+        ({"max_concurrent_executions": 0}, ValueError, r"max_concurrent_executions must be an int >= 1, got 0"),
+        ({"history_size": "5"}, TypeError, r"history_size must be an int >= 0, not str \('5'\)"),
+        ({"history_size": -1}, ValueError, r"history_size must be an int >= 0, got -1"),
+        ({"clock": "system"}, TypeError, r"clock must be a timekit Clock"),
+        ({"daemon": "yes"}, TypeError, r"daemon must be a bool, not str"),
+        ({"name": 5}, TypeError, r"name must be a non-empty str"),
+        ({"name": ""}, TypeError, r"name must be a non-empty str"),
+        ({"seed": "x"}, TypeError, r"seed must be an int or None, not str"),
+    ],
+)
+def test_constructor_arguments_are_checked_under_their_own_names(
+    kwargs: dict[str, object], error: type[Exception], message: str
+) -> None:
+    # At construction, not at the first scheduling call, and never under an inner part's name.
+    with pytest.raises(error, match=message) as info:
+        Scheduler(**kwargs)  # type: ignore[arg-type]
+    assert "workers" not in str(info.value) and "ExecutionPool" not in str(info.value)
+
+
+def test_constructor_accepts_int_subclasses_and_defaults() -> None:
+    class Two(int):
+        pass
+
+    sched = Scheduler(clock=VirtualClock(START), dispatcher_threads=Two(2), max_concurrent_executions=Two(3),
+                      history_size=0, seed=1)
+    sched.start()
+    try:
+        assert sched.running
+    finally:
+        assert sched.stop()

@@ -754,3 +754,24 @@ def test_sqlite_close_removes_the_wal_and_keeps_the_data(tmp_path: Path) -> None
     raw = sqlite3.connect(path)
     assert raw.execute("SELECT count(*) FROM schedules").fetchone()[0] == 99
     raw.close()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"busy_timeout": "x"}, TypeError, r"busy_timeout must be a number of seconds, not str \('x'\)"),
+        ({"busy_timeout": True}, TypeError, r"busy_timeout must be a number of seconds, not bool"),
+        ({"busy_timeout": -1}, ValueError, r"busy_timeout must be a finite number of seconds >= 0, got -1"),
+        ({"busy_timeout": math.nan}, ValueError, r"busy_timeout must be a finite number of seconds >= 0, got nan"),
+        ({"busy_timeout": math.inf}, ValueError, r"busy_timeout must be a finite number"),
+    ],
+)
+def test_sqlite_store_arguments_are_named(tmp_path: Path, kwargs: dict[str, Any], error: type[Exception],
+                                          message: str) -> None:
+    with pytest.raises(error, match=message):
+        SQLiteStore(tmp_path / "s.db", **kwargs)
+
+
+def test_sqlite_store_path_must_be_a_path() -> None:
+    with pytest.raises(TypeError, match=r"SQLiteStore needs a file path \(str or os.PathLike\), not int \(5\)"):
+        SQLiteStore(5)  # type: ignore[arg-type]

@@ -2,7 +2,9 @@
 
 import enum
 import math
+import re
 import threading
+from typing import Annotated
 
 import msgspec
 import pytest
@@ -263,6 +265,51 @@ def test_float_widths() -> None:
         assert P.decode(P.encode(Widths(f64=ok))).f64 == ok
     nan = P.decode(P.encode(Widths(f64=math.nan)))
     assert math.isnan(nan.f64)
+
+
+@protocol(P)
+class Readings(Message):
+    one: Float32 = 0.0
+    many: list[Float32] = []
+    named: dict[str, Float32] = {}
+    maybe: Float32 | None = None
+    positive: Annotated[float, msgspec.Meta(gt=0)] = 1.0
+
+
+NON_FINITE = [(math.nan, "NaN (not a number)"), (math.inf, "inf (infinity)"), (-math.inf, "-inf (infinity)")]
+
+
+@pytest.mark.parametrize(("value", "named"), NON_FINITE)
+@pytest.mark.parametrize("field", ["one", "many", "named", "maybe"])
+def test_nan_and_infinity_in_a_float32_field_are_named_as_such(field: str, value: float, named: str) -> None:
+    holder = {"one": value, "many": [1.0, value], "named": {"a": 1.0, "b": value}, "maybe": value}[field]
+    msg = Readings(**{field: holder})
+    with pytest.raises(ValueError, match=rf"Readings\.{field} = ") as info:
+        P.encode(msg)
+    text = str(info.value)
+    assert f"got {named}" in text and "Float32" in text and "NaN and infinity are refused" in text
+    assert "Expected" not in text
+    row = ["Readings", 0.0, [], {}, None, 1.0]
+    row[1 + Readings.__struct_fields__.index(field)] = holder
+    with pytest.raises(DecodeError, match=rf"got {re.escape(named)} at `\$\[\d") as dinfo:
+        P.decode(msgspec.msgpack.encode(row))
+    assert "Expected" not in str(dinfo.value)
+
+
+def test_nan_for_a_bounded_float_says_no_bound_holds() -> None:
+    with pytest.raises(ValueError, match=r"got NaN \(not a number\), but the field takes only numbers > 0\.0"):
+        P.encode(Readings(positive=math.nan))
+    with pytest.raises(DecodeError, match=r"got -inf \(infinity\) at `\$\[5\]`, but the field takes only numbers > 0"):
+        P.decode(msgspec.msgpack.encode(["Readings", 0.0, [], {}, None, -math.inf]))
+
+
+@pytest.mark.parametrize("value", [1e39, -1e39, math.nextafter(FLOAT32_MAX, math.inf)])
+def test_a_finite_float_out_of_range_keeps_the_range_message(value: float) -> None:
+    with pytest.raises(ValueError, match=r"Expected `float` [<>]=") as info:
+        P.encode(Readings(one=value))
+    assert "NaN" not in str(info.value)
+    with pytest.raises(DecodeError, match=r"Expected `float` [<>]= \S+ - at `\$\[1\]`"):
+        P.decode(msgspec.msgpack.encode(["Readings", value, [], {}, None, 1.0]))
 
 
 def test_wrong_python_types_refused_on_encode() -> None:

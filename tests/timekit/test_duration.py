@@ -237,6 +237,53 @@ def test_parse_rejects_non_str() -> None:
         Duration.parse(5)  # type: ignore[arg-type]
 
 
+non_ascii_digits = st.characters(categories=("Nd",)).filter(lambda c: not c.isascii())
+
+
+@pytest.mark.parametrize("text", ["\u0665s", "\uff15s", "PT\u0665S", "1\u0966ms", "P\U0001d7d3D", "PT5\u017f", "\u0665"])
+def test_parse_rejects_non_ascii_digits_and_letters(text: str) -> None:
+    with pytest.raises(ValueError, match="Invalid duration"):
+        Duration.parse(text)
+
+
+@given(st.integers(0, 10**9), st.integers(0, 999_999), st.sampled_from(["{}.{:06d}s", "PT{}.{:06d}S", "{}s{}us"]),
+       st.data())
+def test_parse_rejects_any_non_ascii_digit(whole: int, us: int, form: str, data: st.DataObject) -> None:
+    text = form.format(whole, us)
+    assert Duration.parse(text).micros == whole * 10**6 + us
+    i = data.draw(st.sampled_from([i for i, c in enumerate(text) if c.isdigit()]))
+    digit = data.draw(non_ascii_digits.filter(lambda c, d=int(text[i]): int(c) == d))
+    with pytest.raises(ValueError, match="Invalid duration"):
+        Duration.parse(text[:i] + digit + text[i + 1 :])
+
+
+@pytest.mark.parametrize("text", ["1" + "0" * 5000 + "s", "PT" + "1" * 5000 + "S", "0." + "1" * 5000 + "s",
+                                  "1h" + "2" * 5000 + "m"])
+def test_parse_huge_numbers_get_the_parse_error(text: str) -> None:
+    with pytest.raises(ValueError, match=r"Invalid duration .*at most 100 are accepted") as info:
+        Duration.parse(text)
+    message = str(info.value)
+    assert "int_max_str_digits" not in message and len(message) < 600
+
+
+def test_parse_numbers_up_to_the_digit_limit() -> None:
+    assert Duration.parse("0." + "0" * 98 + "1s").micros == 0
+    assert Duration.parse("0" * 99 + "5s").micros == 5_000_000
+    with pytest.raises(ValueError, match="a number has 101 digits"):
+        Duration.parse("0" * 100 + "5s")
+    with pytest.raises(ValueError, match="a number has 101 digits"):
+        Duration.parse("0." + "0" * 99 + "5s")
+    with pytest.raises(OverflowError, match=r"about 1\.0e105 microseconds is out of range"):
+        Duration.parse("1" + "0" * 99 + "s")
+
+
+def test_out_of_range_message_with_a_huge_int() -> None:
+    with pytest.raises(OverflowError, match=r"about -1\.0e5000 microseconds"):
+        Duration(-(10**5000))
+    with pytest.raises(OverflowError, match="out of range"):
+        Duration.from_seconds(10**5000)
+
+
 def test_parse_overflow() -> None:
     with pytest.raises(OverflowError, match="out of range"):
         Duration.parse("999999999999d")

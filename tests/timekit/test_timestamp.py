@@ -293,7 +293,6 @@ def test_parse_missing_offset_says_add_one() -> None:
         "",
         "yesterday",
         "2023-06-15",
-        "2023-06-15T12:30:45.1234567Z",
         "2023-06-15T12:30:45+2:00",
         "2023-6-15T12:30:45Z",
         "2023-06-15T12:30:45ZZ",
@@ -319,6 +318,71 @@ def test_parse_invalid(text: str) -> None:
 def test_parse_invalid_fields(text: str, fragment: str) -> None:
     with pytest.raises(ValueError, match=fragment):
         Timestamp.parse(text)
+
+
+# Decimal digits of other scripts: Arabic-Indic, Devanagari, fullwidth, mathematical bold.
+non_ascii_digits = st.characters(categories=("Nd",)).filter(lambda c: not c.isascii())
+
+
+@pytest.mark.parametrize(
+    ("text", "micros"),
+    [
+        ("2023-06-15T12:30:45.1234567Z", 1_686_832_245_123_457),  # 7 digits: up
+        ("2023-06-15T12:30:45.1234565Z", 1_686_832_245_123_456),  # a tie: to even
+        ("2023-06-15T12:30:45.1234575Z", 1_686_832_245_123_458),  # a tie: to even
+        ("2023-06-15T12:30:45.12345650000000001Z", 1_686_832_245_123_457),  # just above the tie
+        ("2023-06-15T12:30:45.123456499999999Z", 1_686_832_245_123_456),
+        ("2023-06-15T12:30:59.9999999Z", 1_686_832_260_000_000),  # carries into the next minute
+        ("9999-12-31T23:59:59.9999994Z", MAX),
+        ("2023-06-15T14:30:45.0000005+02:00", 1_686_832_245_000_000),
+    ],
+)
+def test_parse_rounds_long_fractions_half_to_even(text: str, micros: int) -> None:
+    assert Timestamp.parse(text).micros == micros
+
+
+@given(inner_micros, st.text("0123456789", min_size=1, max_size=40), st.sampled_from(["Z", "+05:30", "-11:00"]))
+def test_parse_fraction_of_any_length_is_the_exact_instant_rounded(m: int, digits: str, offset: str) -> None:
+    whole = Timestamp(m - m % 1_000_000)
+    local = whole.isoformat("UTC" if offset == "Z" else f"UTC{offset}")[:19]  # no fraction, no offset
+    expected = round(Fraction(whole.micros) + Fraction(int(digits) * 10**6, 10 ** len(digits)))  # half-to-even
+    assert Timestamp.parse(f"{local}.{digits}{offset}").micros == expected
+
+
+@given(inner_micros, st.data())
+def test_parse_rejects_non_ascii_digits(m: int, data: st.DataObject) -> None:
+    text = Timestamp(m).isoformat("UTC+02:00")
+    assert Timestamp.parse(text).micros == m
+    positions = [i for i, c in enumerate(text) if c.isdigit()]
+    i = data.draw(st.sampled_from(positions))
+    digit = data.draw(non_ascii_digits.filter(lambda c, d=int(text[i]): int(c) == d))
+    with pytest.raises(ValueError, match="Invalid timestamp"):
+        Timestamp.parse(text[:i] + digit + text[i + 1 :])
+
+
+@pytest.mark.parametrize("text", ["\u0662\u0660\u0662\u0666-01-01T00:00:00Z", "\uff12\uff10\uff12\uff16-01-01T00:00:00Z"])
+def test_parse_rejects_non_ascii_digit_years(text: str) -> None:
+    with pytest.raises(ValueError, match="ISO 8601 with an offset"):
+        Timestamp.parse(text)
+
+
+@given(st.integers(60, 99), st.sampled_from(["+02:{}", "-02{}", "+02:00:{}"]))
+def test_parse_rejects_offset_minutes_or_seconds_above_59(n: int, form: str) -> None:
+    with pytest.raises(ValueError, match="minutes and seconds must be 00-59"):
+        Timestamp.parse("2026-01-01T00:00:00" + form.format(n))
+
+
+def test_parse_huge_fraction_gets_the_parse_error() -> None:
+    with pytest.raises(ValueError, match=r"5000 digits; at most 100 are accepted") as info:
+        Timestamp.parse("2026-01-01T00:00:00." + "1" * 5000 + "Z")
+    assert "int_max_str_digits" not in str(info.value)
+    assert len(str(info.value)) < 300
+    assert Timestamp.parse("2026-01-01T00:00:00." + "9" * 100 + "Z").micros == 1_767_225_601_000_000
+
+
+def test_out_of_range_message_with_a_huge_int() -> None:
+    with pytest.raises(OverflowError, match=r"about 1\.0e5000 microseconds"):
+        Timestamp(10**5000)
 
 
 def test_parse_out_of_range() -> None:

@@ -49,6 +49,18 @@ def test_unknown_names_raise_value_error(name: str) -> None:
         assert "use an IANA name such as 'Europe/Paris' or 'UTC'" in message
 
 
+@pytest.mark.parametrize("name", ["UTC+02:60", "UTC-02:99", "UTC+02:00:60"])
+def test_fixed_offset_minutes_and_seconds_above_59_are_refused(name: str) -> None:
+    with pytest.raises(ValueError, match="minutes and seconds must be 00-59"):
+        get_zone(name)
+
+
+@pytest.mark.parametrize("name", ["UTC+\u0660\u0662:00", "UTC+\uff10\uff12:00", "UTC+02:\u0663\u0660"])
+def test_fixed_offsets_take_ascii_digits_only(name: str) -> None:
+    with pytest.raises(ValueError, match="Unknown time zone"):
+        get_zone(name)
+
+
 @pytest.mark.parametrize("bad", [5, 1.5, b"UTC", timedelta(hours=1), object()])
 def test_non_zone_types_raise_type_error(bad: object) -> None:
     with pytest.raises(TypeError, match="IANA name"):
