@@ -7,7 +7,10 @@ wakes it), so idle CPU is zero and an earlier new deadline preempts the wait.
 
 Deadlines are plain ints in two heaps (timeline and wall time, see `Timebase`),
 with lazy cancellation: an entry is live only while ``armed[sid]`` still equals the
-generation it was armed with, so disarming is O(1) and re-arming O(log n).
+generation it was armed with, so disarming is O(1) and re-arming O(log n). Once
+cancelled entries outnumber live ones (past `COMPACT_MIN`), the heaps are rebuilt
+without them, and a sleeping clock is woken when `MAX_QUEUED` arms/disarms wait:
+cancelling deadlines far ahead costs bounded memory.
 
 The arm message *is* the heap entry: one int, ``(deadline + 2**62) << 97 | wall << 96 |
 generation << 32 | sid`` (a disarm is ``~sid``, a negative int).  It sorts by
@@ -112,6 +115,12 @@ _DEADLINE = 97
 #: Added to deadlines in entries so that every arm is a non-negative int (timekit
 #: instants lie within ±2**58 µs of the epoch).
 _BIAS = 1 << 62
+#: Arms and disarms queued while the clock sleeps wake it once this many wait (so
+#: cancelled deadlines far ahead never pile up in the inbox) ...
+MAX_QUEUED = 4096
+#: ... and the heaps are rebuilt without their cancelled entries once these are
+#: more than the live ones and the heaps hold more than this (as asyncio does).
+COMPACT_MIN = 1024
 
 
 class _ClockInbox:
@@ -137,17 +146,19 @@ class _ClockInbox:
 
     def post(self, m: int | _ArmTimeout) -> None:
         """The arm/disarm fast path: no envelope, and no wake-up unless needed."""
-        self._q.append(m)
-        if m.__class__ is int:
-            if m < 0:  # type: ignore[operator]
-                return  # a disarm never needs the clock awake: a stale entry is skipped when popped
-            deadline = (m >> _DEADLINE) - _BIAS  # type: ignore[operator]
-            w = self.wake_wall if m >> _WALL & 1 else self.wake_tl  # type: ignore[operator]
-        else:
-            deadline = m.deadline  # type: ignore[union-attr]
-            w = self.wake_tl
-        if w is not None and deadline >= w:
-            return
+        q = self._q
+        q.append(m)
+        if len(q) < MAX_QUEUED:
+            if m.__class__ is int:
+                if m < 0:  # type: ignore[operator]
+                    return  # a disarm never needs the clock awake: a stale entry is skipped when popped
+                deadline = (m >> _DEADLINE) - _BIAS  # type: ignore[operator]
+                w = self.wake_wall if m >> _WALL & 1 else self.wake_tl  # type: ignore[operator]
+            else:
+                deadline = m.deadline  # type: ignore[union-attr]
+                w = self.wake_tl
+            if w is not None and deadline >= w:
+                return
         self._actor.waiter.wake()
 
     def get(self) -> Envelope[Any]:
@@ -173,6 +184,8 @@ class _ClockInbox:
                 elif not actor._apply(item):  # noqa: SLF001
                     self.wake_tl = self.wake_wall = _NEVER  # not sleeping: the loop looks again
                     return item
+            if len(timeline) + len(wall) > (len(armed) << 1) + COMPACT_MIN:
+                actor.compact()
             timeout = actor.fire_due()
             # Publish the wake-up time before looking at the queue: a post after
             # this point compares against it, a post before it is seen below.
@@ -248,6 +261,13 @@ class ClockActor(OwnThreadActor):
     def _arm(self, e: int) -> None:
         self._armed[e & _LOW32] = e >> 32 & _LOW64
         heapq.heappush(self._wall if e >> _WALL & 1 else self._timeline, e)
+
+    def compact(self) -> None:
+        """Drop cancelled entries from the heaps (in place: the inbox holds them)."""
+        armed = self._armed
+        for heap in (self._timeline, self._wall):
+            heap[:] = [e for e in heap if armed.get(e & _LOW32) == e >> 32 & _LOW64]
+            heapq.heapify(heap)
 
     def fire_due(self) -> int | None:
         """Send Ticks for due deadlines; return µs until the next one (None: none)."""
@@ -423,6 +443,8 @@ class ClockActor(OwnThreadActor):
             if not self._apply(item):
                 others.append(item)
         q.extendleft(reversed(others))
+        if len(self._timeline) + len(self._wall) > (len(self._armed) << 1) + COMPACT_MIN:
+            self.compact()
         before = self.ticks_sent
         self.fire_due()
         return busy == 0 and self.ticks_sent == before

@@ -72,6 +72,14 @@ class _Done(msgspec.Struct, gc=False):
     exec_no: int = 0
 
 
+class _Plan(msgspec.Struct, frozen=True):
+    """Ask a schedule actor what ``change`` (`Update`, `Pause`, `Resume`) would store,
+    without applying it: the stored record's fields it changes, or False if it
+    would change nothing (the facade writes them before it asks for the change)."""
+
+    change: Any
+
+
 class _Timeout(msgspec.Struct, frozen=True):
     """Execution number ``exec_no`` has run longer than the schedule's timeout."""
 

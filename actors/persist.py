@@ -6,13 +6,15 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
 from actors.policy import DEFAULT_POLICY, Policy, Retry, make_policy
 from actors.results import ScheduleStatus
 from actors.schedule_actor import coalesce
 from actors.state import ScheduleState
 from actors.store import StoredSchedule
 
-__all__ = ["from_record", "to_record"]
+__all__ = ["from_record", "planned", "to_record"]
 
 logger = logging.getLogger("tickwork")
 
@@ -47,6 +49,12 @@ def to_record(s: ScheduleState) -> StoredSchedule:
         retry=None if p.retry is None else p.retry.to_dict(),
         jitter_us=p.jitter_us,
     )
+
+
+def planned(s: ScheduleState, changes: dict[str, Any]) -> StoredSchedule:
+    """The record of ``s`` as it will be once ``changes`` (record fields) are made:
+    what is written *before* a change is applied, so a failed write changes nothing."""
+    return msgspec.structs.replace(to_record(s), **changes)
 
 
 def _policy(rec: StoredSchedule) -> Policy:

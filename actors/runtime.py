@@ -28,7 +28,7 @@ from actors.results import ScheduleStatus
 from actors.schedule_actor import RestartedScheduleActor, ScheduleActor
 from actors.persist import to_record
 from actors.state import ScheduleState
-from actors.store import Store
+from actors.store import Store, StoredSchedule
 from actors.supervisor import DRAIN, STATS, SupervisorActor, _Died, _History, _Record, _Redeliver
 from actors.timebase import Timebase
 
@@ -232,11 +232,22 @@ class Runtime:
                 self.drain_requested = True
                 self._sup_tell(DRAIN)
 
-    def persist_now(self, s: ScheduleState) -> None:
-        """Write ``s`` now (durable when this returns); for acknowledged changes."""
+    def stores(self, s: ScheduleState) -> bool:
+        """Whether changes to ``s`` are written to the store (now)."""
+        return s.durable and not s.unresolved and self.store is not None and not self.store_frozen
+
+    def persist_now(self, s: ScheduleState, rec: StoredSchedule | None = None) -> None:
+        """Write ``s`` now (durable when this returns); for acknowledged changes.
+        ``rec``: the record to write instead of ``s`` as it is (one planned ahead of
+        the change, see `persist.planned`). StoreError: nothing was written."""
         if s.durable and not s.unresolved and self.store is not None and not self.store_frozen:
-            self.dirty.pop(s.id, None)
-            self.store.put(to_record(s))
+            was = self.dirty.pop(s.id, None)
+            try:
+                self.store.put(to_record(s) if rec is None else rec)
+            except BaseException:
+                if was is not None:
+                    self.touch(s)  # what was waiting to be written still is
+                raise
 
     def write_dirty(self) -> None:
         """Write every changed durable schedule in one transaction (the supervisor's)."""

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from timekit import Duration, ScheduleAt
 
-from actors.messages import Cancel, Pause, Resume, Tick, Update, _Done, _Timeout
+from actors.messages import Cancel, Pause, Resume, Tick, Update, _Done, _Plan, _Timeout
 from actors.pool import PooledActor
 from actors.results import ScheduleStatus
 from actors.state import ScheduleState, as_args
@@ -107,16 +107,25 @@ class ScheduleActor(PooledActor):
         if t is _Done:
             return self._done(message)
         if t is Cancel:
-            return self._cancel()
+            return self._stored(self._cancel())
         if t is Update:
-            return self._guarded(self._update, message)
+            return self._stored(self._guarded(self._update, message))
         if t is Pause:
-            return self._pause()
+            return self._stored(self._pause())
         if t is Resume:
-            return self._resume()
+            return self._stored(self._resume())
         if t is _Timeout:
             return self._on_timeout(message)
+        if t is _Plan:
+            return self._guarded(self._plan, message.change)
         raise TypeError(f"schedule {self.s.id}: unknown message {message!r}")
+
+    def _stored(self, changed: Any) -> Any:
+        """A change told to the actor directly is stored too (with the supervisor's next
+        batch; the `Scheduler` methods have written it already, before applying it)."""
+        if changed is True:
+            self.rt.touch(self.s)
+        return changed
 
     def _guarded(self, fn: Any, message: Any) -> Any:
         # An invalid Update told (not asked) must not kill the actor: log and
@@ -311,31 +320,34 @@ class ScheduleActor(PooledActor):
         self.rt.disarm(s.id)
         return True
 
-    def _resume(self) -> bool:
+    def _resume_to(self) -> tuple[int | None, ScheduleStatus]:
+        """Where `Resume` takes this paused schedule now: its next firing and status."""
         s = self.s
-        if s.status is not PAUSED:
-            return False
         now = self.rt.now_us(s.wall)
         nxt = s.trigger.next_fire_us(now)
         if nxt is None and s.trigger.is_time() and s.execution_count == 0:
             nxt = now  # a one-shot paused past its time runs on resume
+        return nxt, RUNNING if s.running else COMPLETED if nxt is None else PENDING
+
+    def _resume(self) -> bool:
+        s = self.s
+        if s.status is not PAUSED:
+            return False
+        nxt, status = self._resume_to()
         s.generation += 1
         s.next_due_us = nxt
-        if s.running:
-            s.status = RUNNING
-        elif nxt is None:
-            s.status = COMPLETED
-            return True
-        else:
-            s.status = PENDING
-        if nxt is not None:
+        s.status = status
+        if nxt is not None and status is not COMPLETED:
             self._arm(nxt)
         return True
 
-    def _update(self, u: Update) -> bool:
+    def _prepare(self, u: Update) -> tuple[ScheduleAt | None, int | None, tuple[Any, ...], dict[str, Any]] | None:
+        """Validate ``u`` (TypeError / ValueError) and work out what it sets: the new
+        trigger (None: unchanged) and its first firing, args and kwargs. None if the
+        schedule is not active. Changes nothing."""
         s = self.s
         if not s.status.is_active:
-            return False
+            return None
         rt = self.rt
         now = rt.now_us(True)
         trigger = s.trigger
@@ -353,25 +365,64 @@ class ScheduleActor(PooledActor):
         new_kwargs = s.kwargs if u.kwargs is None else dict(u.kwargs)
         if u.message is not None:
             rt.check_message(s, u.message)
+        if u.trigger is None and u.interval is None:
+            return None, None, new_args, new_kwargs
+        base_now = now if not trigger.is_interval() else rt.now_us(False)
+        first, trigger = rt.first_due(trigger, base_now)
+        return trigger, first, new_args, new_kwargs
+
+    def _update(self, u: Update) -> bool:
+        s = self.s
+        prepared = self._prepare(u)
+        if prepared is None:
+            return False
+        trigger, first, new_args, new_kwargs = prepared
         # Everything validated: apply.
         s.args, s.kwargs = new_args, new_kwargs
         if u.message is not None:
-            rt.set_message(s, u.message)
-        if u.trigger is not None or u.interval is not None:
-            wall = not trigger.is_interval()
-            base_now = now if wall else rt.now_us(False)
-            first, trigger = rt.first_due(trigger, base_now)
+            self.rt.set_message(s, u.message)
+        if trigger is not None:
             s.trigger = trigger
-            s.wall = wall
+            s.wall = not trigger.is_interval()
             s.generation += 1
             s.pending_us = None
-            rt.disarm(s.id)
+            self.rt.disarm(s.id)
             s.next_due_us = first
             if first is not None and s.status in (PENDING, RUNNING):
                 self._arm(first)
             elif s.status is PENDING:
                 s.status = COMPLETED
         return True
+
+    def _plan(self, change: Any) -> dict[str, Any] | bool:
+        """What ``change`` would write to the store (record fields), or False if it
+        would do nothing; validates like the change itself, applies nothing."""
+        s = self.s
+        status = s.status
+        nxt = s.next_due_us
+        if type(change) is Pause:
+            if status not in (PENDING, RUNNING):
+                return False
+            return {"status": PAUSED.value}
+        if type(change) is Resume:
+            if status is not PAUSED:
+                return False
+            nxt, status = self._resume_to()
+            return {"status": status.value, "next_due_us": nxt if status.is_active else None}
+        if type(change) is Update:
+            prepared = self._prepare(change)
+            if prepared is None:
+                return False
+            trigger, first, new_args, new_kwargs = prepared
+            out: dict[str, Any] = {"args": list(new_args), "kwargs": dict(new_kwargs)}
+            if trigger is not None:
+                nxt = first
+                if first is None and status is PENDING:
+                    status = COMPLETED
+                out.update(trigger=trigger.to_dict(), status=status.value)
+            out["next_due_us"] = nxt if status.is_active else None
+            return out
+        raise TypeError(f"schedule {s.id}: nothing to plan for {change!r}")
 
 
 class RestartedScheduleActor(ScheduleActor):

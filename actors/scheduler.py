@@ -27,12 +27,12 @@ import codec
 from timekit import Clock, Duration, ScheduleAt, SystemClock, Timestamp, VirtualClock
 
 from actors import persist
-from actors.messages import Pause, Resume, Update
+from actors.messages import Pause, Resume, Update, _Plan
 from actors.policy import Retry, make_policy
 from actors.results import ScheduleInfo, ScheduleResult, ScheduleStatus
 from actors.runtime import Runtime, to_trigger
 from actors.state import ScheduleState, as_args
-from actors.store import Store, check_encodable
+from actors.store import Store, StoredSchedule, check_encodable
 from actors.supervisor import latest
 
 __all__ = ["Scheduler"]
@@ -220,10 +220,14 @@ class Scheduler:
         self._ids = itertools.count(max(top + 1, store.next_id()))
         self.restored = (len(found.schedules), list(found.corrupt))
 
-    def stop(self, timeout: float = 5.0) -> bool:
+    def stop(self, timeout: float = 5.0, *, write_store: bool = True) -> bool:
         """Stop firing, let running executions finish (and be recorded and stored),
         then stop every actor and thread (idempotent). Every schedule reads as
         cancelled afterwards, but durable ones stay in the store as they were.
+
+        ``write_store=False`` writes nothing more to the store: changes not yet
+        written (executions booked since, in flight now) are dropped. For giving up
+        a start that failed halfway, so that it leaves the store as it found it.
 
         Returns True if everything ended within ``timeout`` seconds; a target still
         running user code after that is left to finish on its own thread and
@@ -237,8 +241,10 @@ class Scheduler:
         with self._lock:
             if self._stopped:
                 return True
-            self._stopped = True
             rt = self._rt
+            if rt is not None and not write_store:
+                rt.store_frozen = True  # before anyone sees it stopped
+            self._stopped = True
         if rt is None:
             return True
         if rt.on_own_thread():
@@ -617,24 +623,48 @@ class Scheduler:
             return result
 
     def _ask_and_store(self, s: ScheduleState, message: Any) -> bool:
+        """Ask the actor for a change; for a stored schedule, write the record it will
+        have first: a `StoreError` then changes nothing (in memory or in the store)."""
+        rt = self._runtime()
+        if not rt.stores(s):
+            return bool(self._ask(s, message))
+        changes = self._ask(s, _Plan(message))  # validated, nothing applied yet
+        if changes is False:
+            return False
+        rec = persist.planned(s, changes)
+        rt.persist_now(s, rec)  # durable before anything changes (or it raises)
         changed = bool(self._ask(s, message))
-        if changed:
-            self._runtime().persist_now(s)  # durable before the caller hears True
+        if not changed or _moved_on(s, rec):
+            rt.touch(s)  # it changed meanwhile (or jitter, a re-anchor): the store catches up
         return changed
 
     def cancel_schedule(self, schedule_id: int) -> bool:
-        """Cancel a schedule. True if it was active; once True returns, the work never starts again."""
+        """Cancel a schedule. True if it was active; once True returns, the work never starts again.
+
+        A stored schedule is written as cancelled first: if that raises `StoreError`,
+        nothing changed (it is still active, here and in the store)."""
         s = self._state(schedule_id)
         if s is None:
             return False
         rt = self._runtime()
+        rec = None
+        if rt.stores(s):
+            if not s.status.is_active:
+                return False
+            rec = persist.planned(s, _CANCELLED)
+            rt.persist_now(s, rec)
         if not rt.mark_cancelled(s):
+            if rec is not None:
+                rt.touch(s)  # it ended meanwhile: store what it really is
             return False
         # The actor needs no message: every path it takes checks the cancelled
         # state (under the same lock as mark_cancelled); the clock lets go of
         # the deadline. Telling the actor Cancel() directly has the same effect.
         rt.disarm(s.id)
-        rt.persist_now(s)
+        if rec is None:
+            rt.persist_now(s)
+        elif _moved_on(s, rec):
+            rt.touch(s)  # an execution was booked meanwhile: store its counters too
         return True
 
     def cancel_all(self) -> int:
@@ -781,6 +811,15 @@ class Scheduler:
                 return False
             setattr(rt, which, tuple(cbs))
         return True
+
+
+#: The record fields a cancellation changes.
+_CANCELLED: dict[str, Any] = {"status": ScheduleStatus.CANCELLED.value, "next_due_us": None}
+
+
+def _moved_on(s: ScheduleState, rec: StoredSchedule) -> bool:
+    """Whether ``s`` now differs from ``rec``, the record written ahead of a change."""
+    return persist.to_record(s) != rec
 
 
 def _ts(us: int | None) -> Timestamp | None:

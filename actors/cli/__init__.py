@@ -56,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--plain", action="store_true", help="summary lines instead of the live table, even on a terminal")
     r.add_argument("--interval", metavar="SECONDS", type=_seconds, default=1.0,
                    help="seconds between summary lines when not on a terminal (default 1)")
+    r.add_argument("--prune", action="store_true",
+                   help="cancel stored schedules the spec no longer has (without it, such a state file is refused)")
     from actors.cli import ray_run
 
     ray_run.add_arguments(r)
@@ -105,7 +107,7 @@ def _main(argv: Sequence[str] | None) -> int:
         if args.command == "run":
             return commands.run(
                 args.spec, state=args.state, duration=args.duration, out=out, err=err,
-                plain=args.plain, interval=args.interval,
+                plain=args.plain, interval=args.interval, prune=args.prune,
             )
         from actors.cli import demo
 

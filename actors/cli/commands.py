@@ -24,7 +24,7 @@ from timekit.zones import get_zone
 
 from actors.cli import EXIT_PIPE
 from actors.cli.display import LIMIT, more, safe, shown
-from actors.cli.runner import Runner
+from actors.cli.runner import Runner, WouldCancel
 from actors.cli.spec import ScheduleSpec, SpecError, load_spec
 from actors.cli.view import View, make_view
 from actors.store import SQLiteStore, StoreError
@@ -197,8 +197,10 @@ def run(
     err: IO[str],
     plain: bool = False,
     interval: float = 1.0,
+    prune: bool = False,
 ) -> int:
-    """``tickwork run``: run the spec's schedules, durable in a SQLite state file."""
+    """``tickwork run``: run the spec's schedules, durable in a SQLite state file.
+    Stored schedules the spec does not have are cancelled only with ``prune``."""
     try:
         spec = load_spec(spec_path)
     except SpecError as exc:
@@ -212,7 +214,11 @@ def run(
     with stop_on_signals(stop):  # a Ctrl-C while restoring stops right after the start
         try:
             runner = Runner(spec, SQLiteStore(state_path), stop=stop)
-            rec = runner.start()
+            rec = runner.start(prune=prune)
+        except WouldCancel as exc:
+            err.write(f"tickwork: {safe(exc)}.\nnothing was started.\n")
+            err.flush()
+            return EXIT_SPEC
         except (StoreError, OSError, ValueError) as exc:
             err.write(f"tickwork: cannot use the state file {safe(state_path)}: {safe(exc)}\n")
             err.flush()

@@ -15,7 +15,9 @@ at once for what was missed while down). `Runner.start` then reconciles the stor
 with the spec by the ``spec_name`` kept in each schedule's metadata: a stored
 schedule still in the spec is reused (its id, its counters; rescheduled if its
 trigger changed), a spec entry with no stored schedule is created, and a stored
-one no longer in the spec is cancelled. Send numbers continue from the stored
+one no longer in the spec is cancelled, but only when asked (``prune``): otherwise
+the start is refused with `WouldCancel` (a spec edited by hand, or a state file
+of another spec, must not silently lose schedules and their counters). Send numbers continue from the stored
 ``execution_count``, so ``increment`` fields continue where they stopped.
 """
 
@@ -33,12 +35,27 @@ from actors.results import ScheduleInfo, ScheduleStatus
 from actors.scheduler import Scheduler
 from actors.store import Store
 
-__all__ = ["META_KEY", "TARGET", "Reconciled", "Row", "Runner", "same_trigger"]
+__all__ = ["META_KEY", "TARGET", "Reconciled", "Row", "Runner", "WouldCancel", "same_trigger"]
 
 #: The registered target every spec schedule is stored with.
 TARGET = "send"
 #: The metadata key holding a stored schedule's spec name.
 META_KEY = "spec_name"
+
+
+class WouldCancel(ValueError):
+    """The state file holds active schedules the spec does not have: running would
+    cancel them (pass ``prune=True`` / ``--prune`` to do that on purpose)."""
+
+    def __init__(self, names: list[str], location: str) -> None:
+        self.names = names
+        listed = ", ".join(repr(n) for n in names)
+        super().__init__(
+            f"the state file {location} holds {len(names)} schedule(s) this spec does not have: {listed}. "
+            "Running would cancel them (and lose their send counters). If you removed them from the spec "
+            "on purpose, run again with --prune; if the state file belongs to another spec, give this one "
+            "its own with --state FILE"
+        )
 
 
 @dataclass
@@ -96,6 +113,7 @@ class Runner:
         stop: threading.Event | None = None,
     ) -> None:
         self.spec = spec
+        self.store = store
         #: Set (with `halt_reason`) when the run cannot go on: a ``stdout`` sink's reader went away.
         self.stop_requested = stop if stop is not None else threading.Event()
         self.halt_reason: str | None = None
@@ -106,13 +124,20 @@ class Runner:
         self.ids: dict[str, int] = {}
         self._counts: dict[str, int] = {s.name: 0 for s in spec.schedules}
         self._ready = threading.Event()
+        self._aborted = False
         self.started = time.monotonic()
         self.stopped: float | None = None
         self.final_rows: list[Row] | None = None
 
     # -- life cycle -------------------------------------------------------------------
-    def start(self) -> Reconciled:
-        """Open the sinks, start the scheduler (restoring the store), reconcile."""
+    def start(self, *, prune: bool = False) -> Reconciled:
+        """Open the sinks, start the scheduler (restoring the store), reconcile.
+
+        Stored schedules the spec does not have are cancelled only with ``prune``;
+        otherwise `WouldCancel` is raised. A start that fails (that, a `StoreError`)
+        sends nothing and leaves the store as it was: restored firings that came
+        due wait for the start to finish, and are dropped with it.
+        """
         for s in self.spec.schedules:
             key = s.sink.key
             if key not in self.sinks:
@@ -121,10 +146,11 @@ class Runner:
                 self.sinks[key] = sink
         try:
             self.sched.start()
-            rec = self._reconcile()
+            rec = self._reconcile(prune)
         except BaseException:
+            self._aborted = True  # the waiting sends see it and send nothing
+            self.sched.stop(write_store=False)
             self._ready.set()
-            self.sched.stop()
             self.close_sinks()
             raise
         self._ready.set()  # restored firings waiting in _send may go now
@@ -173,7 +199,7 @@ class Runner:
         return (self.stopped or time.monotonic()) - self.started
 
     # -- reconciliation ---------------------------------------------------------------
-    def _reconcile(self) -> Reconciled:
+    def _reconcile(self, prune: bool) -> Reconciled:
         sched = self.sched
         rec = Reconciled(restored=sched.restored[0])
         stored: dict[str, list[ScheduleInfo]] = {}
@@ -181,6 +207,12 @@ class Runner:
             name = info.metadata.get(META_KEY)
             if info.target == TARGET and isinstance(name, str):
                 stored.setdefault(name, []).append(info)
+        gone = sorted(
+            name for name, infos in stored.items()
+            if name not in self._by_name and any(i.status.is_active for i in infos)
+        )
+        if gone and not prune:
+            raise WouldCancel(gone, self.store.location if self.store is not None else "of the scheduler")
         with sched.batch():
             for s in self.spec.schedules:
                 infos = stored.pop(s.name, [])
@@ -223,7 +255,15 @@ class Runner:
     def _send(self, name: str) -> int | None:
         """The registered target: build, encode and send spec entry ``name``'s next message."""
         if not self._ready.is_set():
-            self._ready.wait(30)  # a restored firing that came due during start()
+            # A restored firing that came due during start(): it waits for the
+            # counters. If the start fails, it sends nothing, once the scheduler is
+            # stopping without writing (so the store never counts it either).
+            deadline = time.monotonic() + 30
+            while not self._ready.wait(0.01) and time.monotonic() < deadline:
+                if self._aborted and not self.sched.running:
+                    break
+        if self._aborted:
+            raise RuntimeError("the run failed to start: nothing was sent")
         s = self._by_name.get(name)
         if s is None:
             return None  # a stored schedule no longer in the spec (being cancelled)

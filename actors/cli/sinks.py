@@ -10,7 +10,8 @@ What goes on the wire:
   failure is raised to the scheduler, which counts it, and the schedule goes on.
 * ``file:PATH`` — the same frames, appended (``file:`` paths are relative to the
   spec's directory; ``file:///abs/path`` works too). Opened on first send; a send
-  that cannot write fails and the next one tries again.
+  that cannot write fails and the next one tries again. The file only ever holds
+  whole frames: a frame torn by a failed write or a killed run is cut off.
 * ``stdout`` — one JSON line per message: ``{"schedule": ..., "type": ..., "fields": {...}}``.
 
 One sink object serves every schedule that names the same URL (one TCP connection
@@ -19,6 +20,7 @@ per peer). A sink is used from several execution threads: sends are serialized.
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 import threading
@@ -43,6 +45,7 @@ __all__ = [
     "UdpSink",
     "open_sink",
     "parse_sink",
+    "whole_frames_end",
 ]
 
 _FORMS = "udp://HOST:PORT, tcp://HOST:PORT, file:PATH or stdout"
@@ -305,40 +308,98 @@ def _shutdown(sock: socket.socket) -> None:
 
 
 class FileSink(Sink):
-    """Length-prefixed frames appended to a file (flushed after each message)."""
+    """Length-prefixed frames appended to a file (each written straight to the OS).
+
+    The file only ever holds whole frames: opening it cuts off a partial frame left
+    at its end (a run killed mid-write, a disk that filled up), and a write that
+    fails is cut back off at once. So later frames never land behind a torn one,
+    and the file stays readable with `codec.FrameReader` whatever happened before.
+    """
 
     def __init__(self, spec: SinkSpec) -> None:
         super().__init__(spec)
-        self._file: IO[bytes] | None = None
+        self._fd: int | None = None
+        self._end = 0  # where the last whole frame ends (the file's length)
+        self.repaired = 0  # bytes of torn frames cut off so far
         self._write_lock = threading.Lock()
 
+    def _open(self) -> int:
+        assert self.spec.path is not None
+        fd = os.open(self.spec.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
+        try:
+            end = whole_frames_end(self.spec.path)
+            size = os.fstat(fd).st_size
+            if end < size:
+                os.ftruncate(fd, end)
+                self.repaired += size - end
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd, self._end = fd, end
+        return fd
+
     def _send(self, schedule: str, msg: codec.Message, protocol: codec.Protocol) -> None:
-        data = protocol.frame(msg)
+        frame = protocol.frame(msg)
         with self._write_lock:
-            if self._file is None:
-                assert self.spec.path is not None
-                self._file = open(self.spec.path, "ab")  # noqa: SIM115 - kept open until close()
+            fd = self._fd if self._fd is not None else self._open()
+            data = memoryview(frame)
             try:
-                self._file.write(data)
-                self._file.flush()
-            except OSError:
-                f, self._file = self._file, None
-                try:
-                    f.close()
-                except OSError:
-                    pass
+                while data:
+                    data = data[os.write(fd, data):]
+            except BaseException:
+                self._cut_back(fd)
                 raise
+            self._end += len(frame)
+
+    def _cut_back(self, fd: int) -> None:
+        """A write failed part way: drop what it wrote (or, if even that fails, close
+        the file: the next send reopens it, which cuts the torn frame off)."""
+        try:
+            size = os.fstat(fd).st_size
+            if size > self._end:
+                os.ftruncate(fd, self._end)
+                self.repaired += size - self._end
+            return
+        except OSError:
+            pass
+        self._fd = None
+        try:
+            os.close(fd)
+        except OSError:
+            pass
 
     def status(self) -> str:
         if self.last_error is not None:
             return f"error: {self.last_error}"
-        return "appending" if self._file is not None else "not opened yet"
+        return "appending" if self._fd is not None else "not opened yet"
 
     def close(self) -> None:
         with self._write_lock:
-            if self._file is not None:
-                self._file.close()
-                self._file = None
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+
+def whole_frames_end(path: Path) -> int:
+    """Where the last whole length-prefixed frame of the file at ``path`` ends (0 if
+    it has none or does not exist): the bytes after it are a frame cut short."""
+    pos = 0  # file offset of the next frame's header
+    try:
+        f = open(path, "rb")  # noqa: SIM115 - closed below
+    except FileNotFoundError:
+        return 0
+    with f:
+        size = os.fstat(f.fileno()).st_size
+        while size - pos >= 4:
+            f.seek(pos)
+            header = f.read(4)
+            if len(header) < 4:
+                break
+            nxt = pos + 4 + int.from_bytes(header, "big")
+            if nxt > size:
+                break
+            pos = nxt
+    return pos
 
 
 _stdout_lock = threading.Lock()

@@ -29,7 +29,7 @@ from actors.cli import main
 from actors.cli.runner import Runner
 from actors.cli.spec import spec_from_text
 from actors.cli.view import LiveView
-from actors.store import MemoryStore, SQLiteStore
+from actors.store import MemoryStore, SQLiteStore, StoreError
 from codec import FrameReader
 
 HEARTBEAT = """\
@@ -166,7 +166,10 @@ def test_restart_reconciles_a_changed_spec(
     spec.write_text(
         HEARTBEAT + hb_schedule("keep", url) + hb_schedule("change", url, "200ms") + hb_schedule("new", url)
     )
+    # "drop" is gone from the spec: cancelling it (and its counters) needs --prune
     code, out2, err = run_main(["run", str(spec), "--duration", "0.3"], capsys)
+    assert code == 2 and "'drop'" in err and "--prune" in err and "nothing was started" in err
+    code, out2, err = run_main(["run", str(spec), "--duration", "0.3", "--prune"], capsys)
     assert code == 0, err
     assert "1 resumed, 1 created, 1 rescheduled, 1 cancelled" in out2
     ids1, ids2 = ids_of(out1), ids_of(out2)
@@ -183,6 +186,87 @@ def test_restart_reconciles_a_changed_spec(
     assert by_id[ids1["change"]].trigger["every_us"] == 200_000
     assert by_id[ids2["new"]].metadata == {"spec_name": "new"} and by_id[ids2["new"]].target == "send"
     drain(udp)
+
+
+def test_another_specs_state_file_is_refused_unless_pruning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a, b = tmp_path / "a.toml", tmp_path / "b.toml"
+    state = tmp_path / "shared.db"
+    a.write_text(HEARTBEAT + hb_schedule("a1", "file:a.frames", "20ms") + hb_schedule("a2", "file:a.frames", "30ms"))
+    b.write_text(HEARTBEAT + hb_schedule("b1", "file:b.frames", "20ms"))
+    code, _out, err = run_main(["run", str(a), "--state", str(state), "--duration", "0.3"], capsys)
+    assert code == 0, err
+    before = {r.id: r for r in stored_records(state)}
+    code, _out, err = run_main(["run", str(b), "--state", str(state), "--duration", "0.3"], capsys)
+    assert code == 2
+    assert "holds 2 schedule(s) this spec does not have: 'a1', 'a2'" in err and "--prune" in err, err
+    assert {r.id: r for r in stored_records(state)} == before  # untouched
+    assert not (tmp_path / "b.frames").exists()  # nothing sent
+    # a resumes where it stopped (its counters were not lost)
+    code, _out, err = run_main(["run", str(a), "--state", str(state), "--duration", "0.3"], capsys)
+    assert code == 0, err
+    seqs = [m.seq for m in FrameReader(PROTOCOL).messages([(tmp_path / "a.frames").read_bytes()]) if m.node == "a1"]
+    assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) > 2
+    # --prune: b takes the state file over, a's schedules are cancelled
+    code, out, err = run_main(["run", str(b), "--state", str(state), "--duration", "0.2", "--prune"], capsys)
+    assert code == 0, err
+    assert "1 created, 2 cancelled" in out, out
+
+
+def stored_records(state: Path) -> list[Any]:
+    store = SQLiteStore(state)
+    store.open("test")
+    try:
+        return store.load().schedules
+    finally:
+        store.close()
+
+
+class _FailsAfterRestore(SQLiteStore):
+    """Commits fail (a full disk) once armed; slow to fail, so that a restored firing
+    that is overdue reaches the target first."""
+
+    full = False
+
+    def _commit(self, puts: list[tuple[int, bytes]], deletes: list[int], high_water: int | None) -> None:
+        if self.full:
+            time.sleep(0.3)
+            raise StoreError(f"schedule store {self.path}: writing failed: database or disk is full")
+        super()._commit(puts, deletes, high_water)
+
+    def load(self) -> Any:
+        found = super().load()
+        self.full = True  # everything after the restore fails
+        return found
+
+
+def test_a_start_that_fails_sends_nothing_and_changes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "hb.frames"
+    one = HEARTBEAT + hb_schedule("hb", "file:hb.frames", "20ms")
+    spec1 = spec_from_text(one, base_dir=tmp_path)
+    state = tmp_path / "s.db"
+    r = Runner(spec1, SQLiteStore(state))
+    r.start()
+    time.sleep(0.2)
+    r.stop()
+    sent = [m.seq for m in FrameReader(PROTOCOL).messages([out.read_bytes()])]
+    before = stored_records(state)
+    time.sleep(0.05)  # hb is overdue now: restoring fires it at once
+    # a new entry to create: the store fails right after the restore
+    spec2 = spec_from_text(one + hb_schedule("new", "file:hb.frames", "1h"), base_dir=tmp_path)
+    r2 = Runner(spec2, _FailsAfterRestore(state))
+    with pytest.raises(StoreError):
+        r2.start()
+    assert r2.sched.get_schedule(r.ids["hb"]).execution_count >= before[0].execution_count  # type: ignore[union-attr]
+    assert [m.seq for m in FrameReader(PROTOCOL).messages([out.read_bytes()])] == sent  # nothing sent
+    assert stored_records(state) == before  # nothing written
+    r3 = Runner(spec1, SQLiteStore(state))
+    r3.start()
+    time.sleep(0.1)
+    r3.stop()
+    seqs = [m.seq for m in FrameReader(PROTOCOL).messages([out.read_bytes()])]
+    assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) > len(sent)  # no duplicate
 
 
 def test_a_locked_state_file_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
