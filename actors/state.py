@@ -30,11 +30,11 @@ def as_args(args: object) -> tuple[Any, ...]:
     A tuple, list or other sequence is taken in order. Anything else raises
     TypeError, since it would silently become something else: a dict its keys, a
     set an arbitrary order, a generator or iterator whatever it yields once, a
-    str or bytes its characters.
+    str, bytes or memoryview its characters.
     """
     if args.__class__ is tuple:
         return args  # type: ignore[return-value]
-    if isinstance(args, Sequence) and not isinstance(args, str | bytes | bytearray):
+    if isinstance(args, Sequence) and not isinstance(args, str | bytes | bytearray | memoryview):
         return tuple(args)
     what = type(args).__name__
     if isinstance(args, Mapping):

@@ -297,9 +297,11 @@ def test_registered_names_and_bad_input(sched: Scheduler, clock: VirtualClock) -
         ({"a": 1}.keys(), "no order"),
         ("ab", "characters"),
         (b"ab", "characters"),
+        (bytearray(b"ab"), "characters"),
+        (memoryview(b"ab"), "characters"),  # was taken as a sequence: args (97, 98)
         (7, "tuple or list"),
     ],
-    ids=["dict", "set", "frozenset", "generator", "iterator", "dict-keys", "str", "bytes", "int"],
+    ids=["dict", "set", "frozenset", "generator", "iterator", "dict-keys", "str", "bytes", "bytearray", "memoryview", "int"],
 )
 def test_args_that_are_not_a_sequence_are_refused_everywhere(
     sched: Scheduler, clock: VirtualClock, args: object, why: str
