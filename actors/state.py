@@ -42,11 +42,11 @@ def as_args(args: object) -> tuple[Any, ...]:
     if (
         not text
         and hasattr(cls, "__len__") and hasattr(cls, "__getitem__") and hasattr(cls, "__iter__")
-        and not hasattr(cls, "__next__") and not isinstance(args, Mapping | Set)
+        and not hasattr(cls, "__next__") and not hasattr(cls, "keys") and not isinstance(args, Mapping | Set)
     ):
         return tuple(args)  # a sequence not registered as one (a numpy array): in order
     what = cls.__name__
-    if isinstance(args, Mapping):
+    if isinstance(args, Mapping) or hasattr(cls, "keys"):
         why = "a mapping would pass its keys; pass keyword arguments as kwargs="
     elif isinstance(args, Set):
         why = "a set has no order; pass a tuple or list"

@@ -361,6 +361,13 @@ def test_an_array_like_is_taken_as_a_sequence(sched: Scheduler, clock: VirtualCl
     with pytest.raises(TypeError, match="not a sequence"):
         sched.schedule_in_seconds(print, {"a": 1}.values(), 1)  # type: ignore[arg-type]
 
+    class DictLike(_ArrayLike):  # not a registered Mapping either: still refused as one
+        def keys(self) -> list[object]:
+            return list(self)
+
+    with pytest.raises(TypeError, match="kwargs="):
+        sched.schedule_in_seconds(print, DictLike("a"), 1)  # type: ignore[arg-type]
+
 
 def test_args_may_be_any_sequence(sched: Scheduler, clock: VirtualClock) -> None:
     from collections import deque
