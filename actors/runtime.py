@@ -512,7 +512,7 @@ class Runtime:
         if s.update_cb is not None:
             try:
                 s.update_cb(msg)
-            except Exception as exc:
+            except BaseException as exc:  # any, as a target's: reported as this send's failure
                 raise UpdateCallbackError(f"update callback raised {exc!r}; this send was skipped") from exc
             data = s.encode(msg)  # type: ignore[misc]
         else:

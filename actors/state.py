@@ -27,24 +27,35 @@ def as_args(args: object) -> tuple[Any, ...]:
     """A target's positional arguments as the tuple a schedule keeps: the one place
     ``args`` is checked and coerced (scheduling, `Scheduler.update`, a told `Update`).
 
-    A tuple, list or other sequence is taken in order. Anything else raises
+    A tuple, list or other sequence (registered as one, or indexable, sized and
+    re-iterable like a numpy array) is taken in order. Anything else raises
     TypeError, since it would silently become something else: a dict its keys, a
     set an arbitrary order, a generator or iterator whatever it yields once, a
-    str or bytes its characters.
+    str, bytes or memoryview its characters.
     """
     if args.__class__ is tuple:
         return args  # type: ignore[return-value]
-    if isinstance(args, Sequence) and not isinstance(args, str | bytes | bytearray):
+    text = isinstance(args, str | bytes | bytearray | memoryview)
+    if isinstance(args, Sequence) and not text:
         return tuple(args)
-    what = type(args).__name__
-    if isinstance(args, Mapping):
+    cls = type(args)
+    if (
+        not text
+        and hasattr(cls, "__len__") and hasattr(cls, "__getitem__") and hasattr(cls, "__iter__")
+        and not hasattr(cls, "__next__") and not hasattr(cls, "keys") and not isinstance(args, Mapping | Set)
+    ):
+        return tuple(args)  # a sequence not registered as one (a numpy array): in order
+    what = cls.__name__
+    if isinstance(args, Mapping) or hasattr(cls, "keys"):
         why = "a mapping would pass its keys; pass keyword arguments as kwargs="
     elif isinstance(args, Set):
         why = "a set has no order; pass a tuple or list"
     elif isinstance(args, str | bytes | bytearray | memoryview):
         why = f"a {what} would pass its characters one by one; pass ({args!r},) for one argument"
-    elif hasattr(args, "__next__") or hasattr(args, "__iter__"):
+    elif hasattr(args, "__next__"):
         why = "an iterator or generator is consumed once; pass tuple(...) of it"
+    elif hasattr(args, "__iter__"):
+        why = "it is not a sequence (indexable, in order); pass tuple(...) of it"
     else:
         why = "pass a tuple or list, e.g. (value,) for one argument"
     raise TypeError(f"args must be a tuple or list of arguments, not {what}: {why}")

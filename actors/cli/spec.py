@@ -515,8 +515,10 @@ def file_sink_problem(p: Path) -> str | None:
             return f"file sink {p} is not writable (check its permissions)"
         return None
     if not d.is_dir():
-        what = "is not a directory" if d.exists() else "does not exist"
-        return f"the directory of file sink {p} {what}: create it first (mkdir -p {d})"
+        above = next((a for a in (d, *d.parents) if a.exists()), None)
+        if above is not None and not above.is_dir():  # mkdir -p could not help
+            return f"file sink {p}: {above.name} is a file, not a directory (name a path in a directory)"
+        return f"the directory of file sink {p} does not exist: create it first (mkdir -p {d})"
     if not os.access(d, os.W_OK | os.X_OK):
         return f"the directory of file sink {p} is not writable: {d} (check its permissions)"
     return None

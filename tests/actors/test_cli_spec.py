@@ -161,7 +161,11 @@ CASES = {
     ),
     "file sink directory is a file": (
         HEARTBEAT + schedule(sink='"file:spec.toml/hb.frames"'), "$.schedules[0].sink",
-        "spec.toml/hb.frames is not a directory",
+        "spec.toml/hb.frames: spec.toml is a file, not a directory (name a path in a directory)",
+    ),
+    "file sink deeper under a file": (  # the advice was 'mkdir -p .../spec.toml/a', which fails
+        HEARTBEAT + schedule(sink='"file:spec.toml/a/hb.frames"'), "$.schedules[0].sink",
+        "spec.toml/a/hb.frames: spec.toml is a file, not a directory (name a path in a directory)",
     ),
     "file sink is a directory": (
         HEARTBEAT + schedule(sink='"file:."'), "$.schedules[0].sink", "is a directory: name a file in it",

@@ -75,6 +75,27 @@ def test_failing_update_skips_that_send_and_failing_send_continues(sched: Schedu
     assert sched.get_schedule(b).failure_count == 4  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize("exc", [KeyboardInterrupt, SystemExit])
+def test_an_update_callback_raising_a_base_exception_is_an_update_callback_error(
+    sched: Scheduler, clock: VirtualClock, exc: type[BaseException]
+) -> None:
+    # It reached the error callbacks bare (KeyboardInterrupt), unlike an Exception.
+    errors: list[BaseException] = []
+    sched.add_error_callback(lambda sid, e: errors.append(e))
+    sent: list[bytes] = []
+
+    def update(msg: Heartbeat) -> None:
+        msg.sequence += 1
+        if msg.sequence == 1:
+            raise exc()
+
+    sched.schedule_message(Heartbeat(timestamp=0, sequence=0), 1.0, sent.append, update, protocol=P)
+    run_for(sched, clock, 1)
+    assert len(errors) == 1 and isinstance(errors[0], UpdateCallbackError)
+    assert isinstance(errors[0].__cause__, exc)
+    assert [P.decode(b).sequence for b in sent] == [2]  # that send skipped, the next one sent
+
+
 def test_bad_intervals_and_messages_are_refused(sched: Scheduler) -> None:
     hb = Heartbeat(timestamp=0, sequence=0)
     for bad in (0, -1, float("nan"), float("inf"), Duration(0)):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -297,9 +298,11 @@ def test_registered_names_and_bad_input(sched: Scheduler, clock: VirtualClock) -
         ({"a": 1}.keys(), "no order"),
         ("ab", "characters"),
         (b"ab", "characters"),
+        (bytearray(b"ab"), "characters"),
+        (memoryview(b"ab"), "characters"),  # was taken as a sequence: args (97, 98)
         (7, "tuple or list"),
     ],
-    ids=["dict", "set", "frozenset", "generator", "iterator", "dict-keys", "str", "bytes", "int"],
+    ids=["dict", "set", "frozenset", "generator", "iterator", "dict-keys", "str", "bytes", "bytearray", "memoryview", "int"],
 )
 def test_args_that_are_not_a_sequence_are_refused_everywhere(
     sched: Scheduler, clock: VirtualClock, args: object, why: str
@@ -330,6 +333,40 @@ def test_args_that_are_not_a_sequence_are_refused_everywhere(
     assert isinstance(ref.ask(Update(args=args), timeout=5), TypeError)  # type: ignore[arg-type]
     run_for(sched, clock, 1)
     assert calls == [(1,)] and sched.get_schedule(sid).args == (1,)  # type: ignore[union-attr]
+
+
+class _ArrayLike:
+    """Indexable, sized and re-iterable but not a registered Sequence, like a numpy array."""
+
+    def __init__(self, *items: object) -> None:
+        self._items = list(items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, i: int) -> object:
+        return self._items[i]
+
+    def __iter__(self) -> Iterator[object]:
+        return iter(self._items)
+
+
+def test_an_array_like_is_taken_as_a_sequence(sched: Scheduler, clock: VirtualClock) -> None:
+    # It was refused as "an iterator or generator is consumed once" (it is neither);
+    # before args were checked it was taken in order, as any sequence.
+    calls: list[tuple[object, ...]] = []
+    sid = sched.schedule_in_seconds(lambda *a: calls.append(a), _ArrayLike(1, 2), 1)  # type: ignore[arg-type]
+    run_for(sched, clock, 1)
+    assert calls == [(1, 2)] and sched.get_schedule(sid).args == (1, 2)  # type: ignore[union-attr]
+    with pytest.raises(TypeError, match="not a sequence"):
+        sched.schedule_in_seconds(print, {"a": 1}.values(), 1)  # type: ignore[arg-type]
+
+    class DictLike(_ArrayLike):  # not a registered Mapping either: still refused as one
+        def keys(self) -> list[object]:
+            return list(self)
+
+    with pytest.raises(TypeError, match="kwargs="):
+        sched.schedule_in_seconds(print, DictLike("a"), 1)  # type: ignore[arg-type]
 
 
 def test_args_may_be_any_sequence(sched: Scheduler, clock: VirtualClock) -> None:
