@@ -169,8 +169,7 @@ class Scheduler:
     def start(self) -> Scheduler:
         """Spawn the actors (idempotent). Scheduling methods start it on first use."""
         with self._lock:
-            if self._stopped:
-                raise RuntimeError("this scheduler was stopped; create a new Scheduler")
+            self._refuse_if_stopped()
             if self._rt is None:
                 store = self._store
                 if store is not None:
@@ -269,11 +268,14 @@ class Scheduler:
     async def __aexit__(self, *exc: object) -> None:
         await asyncio.get_running_loop().run_in_executor(None, self.stop)
 
+    def _refuse_if_stopped(self) -> None:
+        if self._stopped:
+            raise RuntimeError("this scheduler was stopped; create a new Scheduler")
+
     def _runtime(self) -> Runtime:
         rt = self._rt
         if rt is None or self._stopped:
-            if self._stopped:
-                raise RuntimeError("this scheduler was stopped; create a new Scheduler")
+            self._refuse_if_stopped()
             rt = self.start()._rt
             assert rt is not None
         return rt
@@ -444,8 +446,7 @@ class Scheduler:
                     ) from None
         rt = self._runtime()
         with self._lock:
-            if self._stopped:
-                raise RuntimeError("this scheduler was stopped; create a new Scheduler")
+            self._refuse_if_stopped()
             now = rt.now_us(not trigger.is_interval())
             first, trigger = rt.first_due(trigger, now)
             if first_due is not None:
@@ -607,8 +608,7 @@ class Scheduler:
 
     def _ask(self, s: ScheduleState, message: Any) -> Any:
         """Ask a schedule's actor, riding out a restart by the supervisor."""
-        if self._stopped:
-            raise RuntimeError("this scheduler was stopped; create a new Scheduler")
+        self._refuse_if_stopped()
         deadline = time.monotonic() + _ASK_TIMEOUT
         while True:
             try:
@@ -668,7 +668,10 @@ class Scheduler:
         return True
 
     def cancel_all(self) -> int:
-        """Cancel every active schedule; returns how many were cancelled."""
+        """Cancel every active schedule; returns how many were cancelled.
+
+        RuntimeError after `stop` (as `cancel_schedule`)."""
+        self._refuse_if_stopped()
         rt = self._rt
         if rt is None:
             return 0
@@ -735,7 +738,10 @@ class Scheduler:
         return Timestamp.from_micros(min(dues)) if dues else None
 
     def clear_completed_schedules(self) -> int:
-        """Forget completed, failed and cancelled schedules; returns how many."""
+        """Forget completed, failed and cancelled schedules; returns how many.
+
+        RuntimeError after `stop`: the final state stays readable (`get_schedule`)."""
+        self._refuse_if_stopped()
         rt = self._rt
         if rt is None:
             return 0
