@@ -5,9 +5,7 @@ from __future__ import annotations
 import copy
 import math
 import pickle
-import sys
 import time
-import unicodedata
 import zoneinfo
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -18,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from timekit.duration import Duration
+from unicode_digits import NON_ASCII_DIGITS_BY_VALUE
 from timekit.timestamp import Timestamp
 from timekit.errors import OutOfRangeError
 
@@ -323,13 +322,6 @@ def test_parse_invalid_fields(text: str, fragment: str) -> None:
 
 
 # Decimal digits of other scripts: Arabic-Indic, Devanagari, fullwidth, mathematical bold.
-non_ascii_digits = st.characters(categories=("Nd",)).filter(lambda c: not c.isascii())
-#: Every non-ASCII decimal digit, by value (drawn from directly: filtering the strategy
-#: above by value discarded most draws and failed hypothesis's filter_too_much check).
-NON_ASCII_DIGITS_BY_VALUE: dict[int, list[str]] = {d: [] for d in range(10)}
-for _c in map(chr, range(0x80, sys.maxunicode + 1)):
-    if (_d := unicodedata.decimal(_c, None)) is not None:
-        NON_ASCII_DIGITS_BY_VALUE[_d].append(_c)
 
 
 @pytest.mark.parametrize(
