@@ -20,6 +20,7 @@ __all__ = [
     "Pause",
     "Protocol",
     "MemoryStore",
+    "PostgresStore",
     "Resume",
     "Retry",
     "SQLiteStore",
@@ -38,3 +39,12 @@ __all__ = [
     "schedule_once",
     "schedule_repeating",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # PostgresStore on first use: psycopg is an optional dependency (tickwork[postgres]).
+    if name == "PostgresStore":
+        from actors.store.postgres import PostgresStore
+
+        return PostgresStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
