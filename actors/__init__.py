@@ -6,6 +6,7 @@ re-arms; a supervisor actor keeps statistics, runs callbacks and restarts what
 crashes. `Scheduler` is the facade that spawns and messages them.
 """
 
+from actors.firing import Firing, current_firing
 from actors.functions import schedule_at, schedule_once, schedule_repeating
 from actors.policy import Retry
 from actors.protocol import Protocol, protocol
@@ -17,6 +18,7 @@ from actors.scheduler import Scheduler
 
 __all__ = [
     "Cancel",
+    "Firing",
     "Pause",
     "Protocol",
     "MemoryStore",
@@ -34,6 +36,7 @@ __all__ = [
     "Tick",
     "Update",
     "UpdateCallbackError",
+    "current_firing",
     "protocol",
     "schedule_at",
     "schedule_once",

@@ -170,9 +170,26 @@ class Scheduler:
                     seed=self._seed,
                 )
                 self._rt = rt
-                if store is not None:
+                if store is not None and getattr(store, "shared", False):
+                    self._join(rt, store)  # several processes share it: only owned partitions run here
+                elif store is not None:
                     self._restore(rt, store)
         return self
+
+    def _join(self, rt: Runtime, store: Any) -> None:
+        """Join a shared store's group (`actors.cluster`): ids come from the store, and the
+        schedules of the partitions this process takes are restored."""
+        from actors.cluster import Cluster
+
+        self._ids = iter(store.next_id, 0)
+        rt.cluster = Cluster(store, rt, self._targets.get, self._lock, self._name)
+        try:
+            self.restored = (rt.cluster.start(), [])
+        except BaseException:
+            rt.cluster = None
+            rt.shutdown(1.0)
+            self._rt = None
+            raise
 
     def _restore(self, rt: Runtime, store: Store) -> None:
         """Re-create every stored schedule (misfire policies applied) and re-arm it."""
@@ -448,6 +465,8 @@ class Scheduler:
             if first is None:
                 state.status = ScheduleStatus.COMPLETED
             rt.persist_now(state)  # durable ones are stored before anything runs (or it raises)
+            if rt.cluster is not None and state.durable and not rt.cluster.adopt_new(sid):
+                return sid  # stored; its partition's owner (another process) runs it
             rt.states[sid] = state
             rt.spawn(state)
         return sid

@@ -29,8 +29,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, Final
 
-from actors.store.base import Store
+from actors.store.base import LoadResult, Store, decode_rows
 from actors.store.errors import StoreError
+from actors.store.record import StoredSchedule
 
 try:
     import psycopg
@@ -54,7 +55,33 @@ _DDL: Final = """
 CREATE TABLE IF NOT EXISTS tickwork_meta (
     grp text PRIMARY KEY,
     schema_version integer NOT NULL,
-    high_water bigint NOT NULL
+    high_water bigint NOT NULL,
+    partitions integer NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tickwork_partitions (
+    grp text NOT NULL,
+    part integer NOT NULL,
+    owner text,
+    epoch bigint NOT NULL DEFAULT 0,
+    expires_at timestamptz NOT NULL DEFAULT '-infinity',
+    PRIMARY KEY (grp, part)
+);
+CREATE TABLE IF NOT EXISTS tickwork_members (
+    grp text NOT NULL,
+    member text NOT NULL,
+    expires_at timestamptz NOT NULL,
+    PRIMARY KEY (grp, member)
+);
+CREATE TABLE IF NOT EXISTS tickwork_claims (
+    grp text NOT NULL,
+    sid bigint NOT NULL,
+    grid_us bigint NOT NULL,
+    epoch bigint NOT NULL,
+    attempt integer NOT NULL,
+    member text NOT NULL,
+    claimed_at timestamptz NOT NULL DEFAULT now(),
+    done_at timestamptz,
+    PRIMARY KEY (grp, sid, grid_us)
 );
 CREATE TABLE IF NOT EXISTS tickwork_schedules (
     grp text NOT NULL,
@@ -63,6 +90,12 @@ CREATE TABLE IF NOT EXISTS tickwork_schedules (
     PRIMARY KEY (grp, id)
 );
 """
+
+#: "This member holds the partition of row {id} under an unexpired lease" (grp, partitions, member).
+_HELD: Final = (
+    "SELECT 1 FROM tickwork_partitions p WHERE p.grp = %s AND p.part = ({id} %% %s) "
+    "AND p.owner = %s AND p.expires_at > now()"
+)
 
 _GROUP_RE: Final = re.compile(r"^[\w.:-]{1,100}$")
 
@@ -78,9 +111,13 @@ class PostgresStore(Store):
             over (kept for the multi-process coordinator; must be > 0).
         id_block: ids `next_id` reserves per round trip.
         connect_timeout: seconds to wait for the server when opening.
+        partitions: how many leases the group's schedules are split into (schedule id
+            modulo this); the same for every process of a group.
     """
 
     id_block = 1000
+    #: Several processes share the store: the scheduler joins the group (`actors.cluster`).
+    shared = True
 
     def __init__(
         self,
@@ -90,6 +127,7 @@ class PostgresStore(Store):
         lease_ttl: float = 10.0,
         id_block: int = 1000,
         connect_timeout: float = 10.0,
+        partitions: int = 32,
     ) -> None:
         super().__init__()
         if not isinstance(dsn, str) or not dsn.strip():
@@ -102,12 +140,19 @@ class PostgresStore(Store):
             raise ValueError(f"lease_ttl must be a number of seconds > 0, got {lease_ttl!r}")
         if isinstance(id_block, bool) or not isinstance(id_block, int) or id_block < 1:
             raise ValueError(f"id_block must be an int >= 1, got {id_block!r}")
+        if isinstance(partitions, bool) or not isinstance(partitions, int) or not 1 <= partitions <= 4096:
+            raise ValueError(f"partitions must be an int from 1 to 4096, got {partitions!r}")
         if isinstance(connect_timeout, bool) or not isinstance(connect_timeout, (int, float)) or connect_timeout <= 0:
             raise ValueError(f"connect_timeout must be a number of seconds > 0, got {connect_timeout!r}")
         self.dsn = dsn
         self.group = group
         self.lease_ttl = float(lease_ttl)
         self.id_block = id_block
+        self.partitions = partitions
+        #: Set by the cluster coordinator while it runs: this process's member name.
+        #: Then updates and deletes of existing rows are fenced: they only apply to
+        #: partitions this member holds under an unexpired lease (a zombie writes nothing).
+        self.fence_member: str | None = None
         self._connect_timeout = connect_timeout
         self._conn: Connection[Any] | None = None
         self._blk_next = 1  # the next id of the reserved block
@@ -147,12 +192,17 @@ class PostgresStore(Store):
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK,))
                 conn.execute(_DDL)
                 conn.execute(
-                    "INSERT INTO tickwork_meta (grp, schema_version, high_water) VALUES (%s, %s, 0) "
+                    "INSERT INTO tickwork_meta (grp, schema_version, high_water, partitions) VALUES (%s, %s, 0, %s) "
                     "ON CONFLICT (grp) DO NOTHING",
-                    (self.group, POSTGRES_SCHEMA_VERSION),
+                    (self.group, POSTGRES_SCHEMA_VERSION, self.partitions),
+                )
+                conn.execute(
+                    "INSERT INTO tickwork_partitions (grp, part) SELECT %s, generate_series(0, %s - 1) "
+                    "ON CONFLICT DO NOTHING",
+                    (self.group, self.partitions),
                 )
             row = conn.execute(
-                "SELECT schema_version, high_water, "
+                "SELECT schema_version, high_water, partitions, "
                 "(SELECT coalesce(max(id), 0) FROM tickwork_schedules WHERE grp = %s) "
                 "FROM tickwork_meta WHERE grp = %s",
                 (self.group, self.group),
@@ -164,12 +214,18 @@ class PostgresStore(Store):
             conn.close()
             raise
         assert row is not None
-        version, high_water, top = row
+        version, high_water, parts, top = row
         if version > POSTGRES_SCHEMA_VERSION:
             conn.close()
             raise StoreError(
                 f"schedule store {self.location} has schema version {version}, newer than this tickwork "
                 f"understands ({POSTGRES_SCHEMA_VERSION}): upgrade tickwork, or use another group"
+            )
+        if parts != self.partitions:
+            conn.close()
+            raise StoreError(
+                f"schedule store {self.location} has {parts} partitions, this store object {self.partitions}: "
+                f"every process of a group must use the same partitions= (pass partitions={parts})"
             )
         self._conn = conn
         self._blk_next, self._blk_end = 1, 0  # another process may have reserved since: ask again
@@ -196,15 +252,31 @@ class PostgresStore(Store):
         assert conn is not None
         grp = self.group
         try:
+            member = self.fence_member
             with conn.transaction(), conn.cursor() as cur:
-                if puts:
+                if puts and member is None:
                     cur.executemany(
                         "INSERT INTO tickwork_schedules (grp, id, data) VALUES (%s, %s, %s) "
                         "ON CONFLICT (grp, id) DO UPDATE SET data = EXCLUDED.data",
                         [(grp, sid, data) for sid, data in puts],
                     )
-                if deletes:
+                elif puts:
+                    cur.executemany(
+                        "INSERT INTO tickwork_schedules (grp, id, data) VALUES (%s, %s, %s) "
+                        "ON CONFLICT (grp, id) DO UPDATE SET data = EXCLUDED.data WHERE EXISTS ("
+                        + _HELD.replace("{id}", "EXCLUDED.id")
+                        + ")",
+                        [(grp, sid, data, grp, self.partitions, member) for sid, data in puts],
+                    )
+                if deletes and member is None:
                     cur.execute("DELETE FROM tickwork_schedules WHERE grp = %s AND id = ANY(%s)", (grp, deletes))
+                elif deletes:
+                    cur.execute(
+                        "DELETE FROM tickwork_schedules s WHERE s.grp = %s AND s.id = ANY(%s) AND EXISTS ("
+                        + _HELD.replace("{id}", "s.id")
+                        + ")",
+                        (grp, deletes, grp, self.partitions, member),
+                    )
                 if high_water is not None:
                     cur.execute(
                         "UPDATE tickwork_meta SET high_water = greatest(high_water, %s) WHERE grp = %s",
@@ -212,6 +284,103 @@ class PostgresStore(Store):
                     )
         except psycopg.Error as exc:
             raise self._error(f"writing {len(puts)} record(s) and deleting {len(deletes)}", exc) from None
+
+    # ----------------------------------------------------------------- partitions and claims
+    def partition_of(self, sid: int) -> int:
+        """The partition schedule ``sid`` belongs to."""
+        return sid % self.partitions
+
+    def load_partitions(self, parts: list[int]) -> LoadResult:
+        """`load`, for the schedules of these partitions only."""
+        with self._lock:
+            self._require_open()
+            assert self._conn is not None
+            try:
+                rows = self._conn.execute(
+                    "SELECT id, data FROM tickwork_schedules WHERE grp = %s AND (id %% %s) = ANY(%s) ORDER BY id",
+                    (self.group, self.partitions, parts),
+                ).fetchall()
+            except psycopg.Error as exc:
+                raise self._error("reading", exc) from None
+        return decode_rows([(rid, bytes(data)) for rid, data in rows])
+
+    def load_one(self, sid: int) -> StoredSchedule | None:
+        """The committed record of ``sid``, or None (missing or corrupt)."""
+        with self._lock:
+            self._require_open()
+            assert self._conn is not None
+            try:
+                row = self._conn.execute(
+                    "SELECT id, data FROM tickwork_schedules WHERE grp = %s AND id = %s", (self.group, sid)
+                ).fetchone()
+            except psycopg.Error as exc:
+                raise self._error("reading", exc) from None
+        if row is None:
+            return None
+        found = decode_rows([(row[0], bytes(row[1]))]).schedules
+        return found[0] if found else None
+
+    def claim(self, member: str, firings: list[tuple[int, int, int]]) -> dict[tuple[int, int], tuple[int, int]]:
+        """Claim ``(schedule id, grid point µs, epoch)`` firings for ``member`` in one
+        statement; returns ``{(id, grid): (attempt, epoch)}`` for those it may run.
+
+        Fenced: a claim only lands if ``member`` still holds the schedule's partition
+        at that epoch under an unexpired lease. A firing already claimed at an older
+        epoch and never completed is claimed again (attempt + 1); one completed, or
+        claimed at this epoch already, is refused.
+        """
+        if not firings:
+            return {}
+        sids = [f[0] for f in firings]
+        grids = [f[1] for f in firings]
+        epochs = [f[2] for f in firings]
+        with self._lock:
+            self._require_open()
+            assert self._conn is not None
+            try:
+                rows = self._conn.execute(
+                    "INSERT INTO tickwork_claims AS c (grp, sid, grid_us, epoch, attempt, member) "
+                    "SELECT %(grp)s, f.sid, f.grid, f.epoch, 1, %(me)s "
+                    "FROM unnest(%(sids)s::bigint[], %(grids)s::bigint[], %(epochs)s::bigint[]) AS f(sid, grid, epoch) "
+                    "JOIN tickwork_partitions p ON p.grp = %(grp)s AND p.part = (f.sid %% %(parts)s) "
+                    "AND p.owner = %(me)s AND p.epoch = f.epoch AND p.expires_at > now() "
+                    "ON CONFLICT (grp, sid, grid_us) DO UPDATE SET epoch = EXCLUDED.epoch, "
+                    "attempt = c.attempt + 1, member = EXCLUDED.member, claimed_at = now() "
+                    "WHERE c.done_at IS NULL AND c.epoch < EXCLUDED.epoch "
+                    "RETURNING sid, grid_us, attempt, epoch",
+                    {"grp": self.group, "me": member, "sids": sids, "grids": grids, "epochs": epochs,
+                     "parts": self.partitions},
+                ).fetchall()
+            except psycopg.Error as exc:
+                raise self._error(f"claiming {len(firings)} firing(s)", exc) from None
+        return {(sid, grid): (attempt, epoch) for sid, grid, attempt, epoch in rows}
+
+    def notify(self, channel: str, payload: str) -> None:
+        """NOTIFY ``channel`` (the group's processes LISTEN on it)."""
+        with self._lock:
+            self._require_open()
+            assert self._conn is not None
+            try:
+                self._conn.execute("SELECT pg_notify(%s, %s)", (channel, payload))
+            except psycopg.Error as exc:
+                raise self._error("notifying the group", exc) from None
+
+    def complete(self, firings: list[tuple[int, int, int]]) -> None:
+        """Record ``(schedule id, grid point µs, epoch)`` claims as completed (one statement)."""
+        if not firings:
+            return
+        with self._lock:
+            self._require_open()
+            assert self._conn is not None
+            try:
+                self._conn.execute(
+                    "UPDATE tickwork_claims c SET done_at = now() "
+                    "FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS f(sid, grid, epoch) "
+                    "WHERE c.grp = %s AND c.sid = f.sid AND c.grid_us = f.grid AND c.epoch = f.epoch",
+                    ([f[0] for f in firings], [f[1] for f in firings], [f[2] for f in firings], self.group),
+                )
+            except psycopg.Error as exc:
+                raise self._error(f"completing {len(firings)} firing(s)", exc) from None
 
     # ----------------------------------------------------------------- ids
     def next_id(self) -> int:

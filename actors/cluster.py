@@ -1,0 +1,350 @@
+"""Several processes sharing one `PostgresStore` group: partition leases and claims.
+
+The group's schedules are split into ``store.partitions`` partitions (schedule id
+modulo the count). Each process runs a `Cluster`: a coordinator thread that every
+``lease_ttl / 3`` seconds
+
+* heartbeats its row in ``tickwork_members`` (members silent for ``lease_ttl`` are removed),
+* renews the leases of the partitions it holds (a partition it failed to renew in time
+  may have been taken over: it stops running its schedules at once),
+* releases partitions beyond its fair share ``ceil(partitions / live members)`` and takes
+  free or expired ones up to it; taking a partition bumps its ``epoch`` (the fencing
+  token) and loads its schedules, applying their misfire policy to what came due while
+  nobody held it.
+
+A process only runs the schedules of partitions it holds. Before a target runs, its
+firing ``(schedule id, grid point, epoch)`` is claimed in ``tickwork_claims`` by a
+fenced insert (it lands only while this process holds that partition at that epoch
+under an unexpired lease); a claimer thread sends every claim queued meanwhile in one
+statement. Completion is recorded the same way, batched. A firing claimed at an older
+epoch and never completed is claimed again after a takeover (attempt + 1): at least once.
+Schedule rows are fenced too (``PostgresStore.fence_member``): a process that lost a
+partition cannot overwrite its schedules.
+
+Locally, a process also stops trusting a lease ``lease_ttl`` after it sent the renewal
+(a monotonic clock, so a process stopped with SIGSTOP and continued refuses to run
+what it claimed before it stopped once the lease time has passed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+import pykka
+
+from timekit import Timestamp
+
+from actors import persist
+from actors.firing import Firing
+
+if TYPE_CHECKING:
+    from actors.runtime import Runtime
+    from actors.state import ScheduleState
+    from actors.store.postgres import PostgresStore
+
+__all__ = ["Cluster"]
+
+logger = logging.getLogger("tickwork")
+
+
+def channel_of(group: str) -> str:
+    """The LISTEN/NOTIFY channel of a group (an identifier of at most 63 bytes)."""
+    return "tickwork_" + hashlib.sha1(group.encode()).hexdigest()[:24]
+
+
+class _Claim:
+    __slots__ = ("done", "epoch", "grid", "result", "sid")
+
+    def __init__(self, sid: int, grid: int, epoch: int) -> None:
+        self.sid = sid
+        self.grid = grid
+        self.epoch = epoch
+        self.result: tuple[int, int] | None = None
+        self.done = threading.Event()
+
+
+class Cluster:
+    """This process's membership in a `PostgresStore` group (see the module docstring)."""
+
+    def __init__(
+        self,
+        store: PostgresStore,
+        rt: Runtime,
+        resolve: Callable[[str], Callable[..., Any] | None],
+        lock: threading.RLock,
+        name: str,
+    ) -> None:
+        self.store = store
+        self.rt = rt
+        self.resolve = resolve
+        self.lock = lock  # the scheduler's: adding a schedule and taking its partition exclude each other
+        self.name = name
+        self.member = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.ttl = store.lease_ttl
+        self.parts = store.partitions
+        self.channel = channel_of(store.group)
+        #: partition -> (epoch, monotonic time until which this process trusts its lease)
+        self.owned: dict[int, tuple[int, float]] = {}
+        self._stopping = threading.Event()
+        self._cv = threading.Condition()
+        self._claims: list[_Claim] = []
+        self._completed: list[tuple[int, int, int]] = []
+        self._conn: psycopg.Connection[Any] | None = None
+        self._threads: list[threading.Thread] = []
+        self.takeovers = 0  # partitions taken (for stats and tests)
+
+    # ----------------------------------------------------------------- life cycle
+    def start(self) -> int:
+        """Join the group: the first heartbeat (taking partitions) runs here. Returns how
+        many schedules were loaded."""
+        try:
+            conn = psycopg.connect(self.store.dsn, autocommit=True)
+            conn.execute(f'LISTEN "{self.channel}"')
+        except psycopg.Error as exc:
+            raise self.store._error("joining the group", exc) from None  # noqa: SLF001
+        self._conn = conn
+        self.store.fence_member = self.member
+        loaded = self._beat()
+        for target, label in ((self._coordinate, "coordinator"), (self._claimer, "claimer")):
+            t = threading.Thread(target=target, name=f"{self.name}-{label}", daemon=True)
+            self._threads.append(t)
+            t.start()
+        return loaded
+
+    def stop(self) -> None:
+        """Leave the group: release every partition at once (the others take them at their
+        next heartbeat) and stop the threads. Call after the last write."""
+        self._stopping.set()
+        with self._cv:
+            self._cv.notify_all()
+        for t in self._threads:
+            t.join(max(5.0, self.ttl))
+        self._flush_completed()
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            with conn.transaction():
+                conn.execute(
+                    "UPDATE tickwork_partitions SET owner = NULL, expires_at = '-infinity' "
+                    "WHERE grp = %s AND owner = %s",
+                    (self.store.group, self.member),
+                )
+                conn.execute(
+                    "DELETE FROM tickwork_members WHERE grp = %s AND member = %s", (self.store.group, self.member)
+                )
+        except psycopg.Error:
+            logger.warning("tickwork: could not release the partitions of %s (they expire in %ss)", self.member, self.ttl)
+        finally:
+            conn.close()
+            self.store.fence_member = None
+            self.owned.clear()
+
+    # ----------------------------------------------------------------- ownership
+    def owns(self, sid: int) -> bool:
+        held = self.owned.get(sid % self.parts)
+        return held is not None and time.monotonic() < held[1]
+
+    def adopt_new(self, sid: int) -> bool:
+        """A schedule just stored by this process: True if it runs here; otherwise the
+        owner of its partition is told (NOTIFY) and loads it."""
+        if self.owns(sid):
+            return True
+        self.store.notify(self.channel, str(sid))
+        return False
+
+    def _coordinate(self) -> None:
+        period = self.ttl / 3
+        next_beat = time.monotonic() + period
+        while not self._stopping.is_set():
+            wait = next_beat - time.monotonic()
+            if wait > 0:
+                self._listen(min(wait, 0.25))
+                continue
+            next_beat = time.monotonic() + period
+            try:
+                self._beat()
+            except Exception:  # noqa: BLE001 - keep coordinating; the leases lapse on their own
+                logger.exception("tickwork: group heartbeat failed for %s", self.member)
+
+    def _listen(self, seconds: float) -> None:
+        conn = self._conn
+        if conn is None:
+            time.sleep(seconds)
+            return
+        try:
+            sids = [int(n.payload) for n in conn.notifies(timeout=seconds) if n.payload.isdigit()]
+        except psycopg.Error:
+            time.sleep(seconds)
+            return
+        for sid in sids:
+            if self.owns(sid):
+                self._load([sid])
+
+    def _beat(self) -> int:
+        """One heartbeat: renew, release, take. Returns how many schedules it loaded."""
+        conn = self._conn
+        assert conn is not None
+        grp, me, ttl = self.store.group, self.member, self.ttl
+        t0 = time.monotonic()
+        with conn.transaction():
+            conn.execute(
+                "INSERT INTO tickwork_members (grp, member, expires_at) VALUES (%s, %s, now() + make_interval(secs => %s)) "
+                "ON CONFLICT (grp, member) DO UPDATE SET expires_at = EXCLUDED.expires_at",
+                (grp, me, ttl),
+            )
+            conn.execute("DELETE FROM tickwork_members WHERE grp = %s AND expires_at < now()", (grp,))
+            alive = conn.execute("SELECT count(*) FROM tickwork_members WHERE grp = %s", (grp,)).fetchone()[0]  # type: ignore[index]
+            renewed = dict(
+                conn.execute(
+                    "UPDATE tickwork_partitions SET expires_at = now() + make_interval(secs => %s) "
+                    "WHERE grp = %s AND owner = %s AND expires_at > now() RETURNING part, epoch",
+                    (ttl, grp, me),
+                ).fetchall()
+            )
+        lost = [p for p, (epoch, _) in self.owned.items() if renewed.get(p) != epoch]
+        if lost:
+            self._drop(lost)
+        fair = math.ceil(self.parts / max(1, alive))
+        valid = t0 + ttl
+        for p, epoch in renewed.items():
+            self.owned[p] = (epoch, valid)
+        if len(renewed) > fair:
+            extra = sorted(renewed)[fair:]
+            self._drop(extra)
+            conn.execute(
+                "UPDATE tickwork_partitions SET owner = NULL, expires_at = '-infinity' "
+                "WHERE grp = %s AND owner = %s AND part = ANY(%s)",
+                (grp, me, extra),
+            )
+            return 0
+        want = fair - len(renewed)
+        if want <= 0:
+            return 0
+        taken = dict(
+            conn.execute(
+                "UPDATE tickwork_partitions SET owner = %s, epoch = epoch + 1, "
+                "expires_at = now() + make_interval(secs => %s) "
+                "WHERE grp = %s AND part IN (SELECT part FROM tickwork_partitions WHERE grp = %s "
+                "AND (owner IS NULL OR expires_at < now()) ORDER BY part LIMIT %s FOR UPDATE SKIP LOCKED) "
+                "RETURNING part, epoch",
+                (me, ttl, grp, grp, want),
+            ).fetchall()
+        )
+        if not taken:
+            return 0
+        self.takeovers += len(taken)
+        with self.lock:
+            for p, epoch in taken.items():
+                self.owned[p] = (epoch, valid)
+            return self._load_partitions(sorted(taken))
+
+    def _load_partitions(self, parts: list[int]) -> int:
+        found = self.store.load_partitions(parts)
+        for rid, reason in found.corrupt:
+            logger.error("tickwork: skipped corrupt stored schedule (row %s) in %s: %s", rid, self.store.location, reason)
+        return self._spawn(found.schedules)
+
+    def _load(self, sids: list[int]) -> None:
+        with self.lock:
+            recs = [r for r in (self.store.load_one(sid) for sid in sids if sid not in self.rt.states) if r is not None]
+            self._spawn(recs)
+
+    def _spawn(self, recs: list[Any]) -> int:
+        rt = self.rt
+        now = rt.now_us(True)
+        n = 0
+        for rec in recs:
+            if rec.id in rt.states or rt.stopping:
+                continue
+            state = persist.from_record(rec, self.resolve, now)
+            rt.states[state.id] = state
+            rt.spawn(state)
+            n += 1
+            if state.unresolved:
+                logger.error("tickwork: stored schedule %s: %s", state.id, state.last_error)
+        return n
+
+    def _drop(self, parts: list[int]) -> None:
+        """Stop running the schedules of ``parts`` here, without touching the store."""
+        rt = self.rt
+        gone = set(parts)
+        for p in parts:
+            self.owned.pop(p, None)
+        with self.lock:
+            for sid, s in list(rt.states.items()):
+                if sid % self.parts not in gone or not s.durable:
+                    continue
+                with rt.lock_for(sid):
+                    s.durable = False  # nothing more of it is written from here
+                    s.cancelled = True  # and nothing more of it starts
+                rt.states.pop(sid, None)
+                rt.disarm(sid)
+                try:
+                    s.actor_ref.stop(block=False)
+                except pykka.ActorDeadError:
+                    pass
+
+    # ----------------------------------------------------------------- claims
+    def claim(self, s: ScheduleState, grid: int) -> Firing | None:
+        """Claim this firing before its target runs (blocks for one batched round trip);
+        None if this process may not run it (not held, fenced, or already done)."""
+        part = s.id % self.parts
+        held = self.owned.get(part)
+        if held is None or time.monotonic() >= held[1] or self._stopping.is_set():
+            return None
+        req = _Claim(s.id, grid, held[0])
+        with self._cv:
+            self._claims.append(req)
+            self._cv.notify()
+        if not req.done.wait(self.ttl):
+            return None
+        got = req.result
+        held = self.owned.get(part)
+        if got is None or held is None or held[0] != got[1] or time.monotonic() >= held[1]:
+            return None
+        return Firing(s.id, Timestamp.from_micros(grid), got[0], got[1])
+
+    def completed(self, firing: Firing) -> None:
+        """Record that ``firing``'s target returned (batched with the next claims)."""
+        with self._cv:
+            self._completed.append((firing.schedule_id, firing.grid_point.micros, firing.epoch))
+            self._cv.notify()
+
+    def _claimer(self) -> None:
+        while True:
+            with self._cv:
+                while not self._claims and not self._completed and not self._stopping.is_set():
+                    self._cv.wait(0.5)
+                claims, self._claims = self._claims, []
+                if not claims and self._stopping.is_set():
+                    return
+            if claims:
+                try:
+                    got = self.store.claim(self.member, [(c.sid, c.grid, c.epoch) for c in claims])
+                except Exception:  # noqa: BLE001 - unclaimed firings do not run (the survivor re-runs them)
+                    logger.exception("tickwork: claiming %d firing(s) failed", len(claims))
+                    got = {}
+                for c in claims:
+                    c.result = got.get((c.sid, c.grid))
+                    c.done.set()
+            self._flush_completed()
+
+    def _flush_completed(self) -> None:
+        with self._cv:
+            done, self._completed = self._completed, []
+        if done:
+            try:
+                self.store.complete(done)
+            except Exception:  # noqa: BLE001 - the firings then run again after a takeover (at least once)
+                logger.exception("tickwork: recording %d completion(s) failed", len(done))
