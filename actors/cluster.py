@@ -39,6 +39,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 import psycopg
 import pykka
 
@@ -46,6 +47,7 @@ from timekit import Timestamp
 
 from actors import persist
 from actors.firing import Firing
+from actors.store.record import ACTIVE_STATUSES, StoredSchedule
 
 if TYPE_CHECKING:
     from actors.runtime import Runtime
@@ -183,13 +185,51 @@ class Cluster:
             time.sleep(seconds)
             return
         try:
-            sids = [int(n.payload) for n in conn.notifies(timeout=seconds) if n.payload.isdigit()]
+            payloads = [n.payload for n in conn.notifies(timeout=seconds)]
         except psycopg.Error:
             time.sleep(seconds)
             return
-        for sid in sids:
-            if self.owns(sid):
+        for payload in payloads:
+            kind, _, num = payload.rpartition(":")
+            if not num.isdigit():
+                continue
+            sid = int(num)
+            if kind == "c":
+                self._apply_cancel(sid)
+            elif self.owns(sid):
                 self._load([sid])
+
+    def _apply_cancel(self, sid: int) -> None:
+        """Another process cancelled ``sid``: stop it here and store it cancelled."""
+        rt = self.rt
+        with self.lock:
+            s = rt.states.get(sid)
+            if s is not None and rt.mark_cancelled(s):
+                rt.disarm(sid)
+                try:
+                    rt.persist_now(s)
+                except Exception:  # noqa: BLE001 - the tombstone keeps it cancelled anyway
+                    logger.exception("tickwork: storing the cancellation of %s failed", sid)
+
+    def cancel(self, sid: int) -> bool:
+        """Cancel a schedule this process does not run (see `PostgresStore.cancel_shared`)."""
+        return self.store.cancel_shared(sid, self.channel)
+
+    def record(self, sid: int) -> StoredSchedule | None:
+        """The stored record of a schedule another process runs."""
+        rec = self.store.load_one(sid)
+        return None if rec is None else self._with_tombstones([rec])[0]
+
+    def records(self) -> list[StoredSchedule]:
+        """Every stored record of the group."""
+        return self._with_tombstones(self.store.load().schedules)
+
+    def _with_tombstones(self, recs: list[StoredSchedule]) -> list[StoredSchedule]:
+        """Records cancelled by `cancel` read as cancelled, before their owner stored it."""
+        gone = self.store.cancelled_among([r.id for r in recs if r.status in ACTIVE_STATUSES])
+        if not gone:
+            return recs
+        return [msgspec.structs.replace(r, status="cancelled", next_due_us=None) if r.id in gone else r for r in recs]
 
     def _beat(self) -> int:
         """One heartbeat: renew, release, take. Returns how many schedules it loaded."""
@@ -264,12 +304,17 @@ class Cluster:
         rt = self.rt
         now = rt.now_us(True)
         n = 0
+        cancelled = self.store.cancelled_among([r.id for r in recs if r.status in ACTIVE_STATUSES])
         for rec in recs:
             if rec.id in rt.states or rt.stopping:
                 continue
             state = persist.from_record(rec, self.resolve, now)
+            if rec.id in cancelled:
+                state.cancelled = True  # cancelled by another process before its change was stored
             rt.states[state.id] = state
             rt.spawn(state)
+            if rec.id in cancelled:
+                rt.persist_now(state)
             n += 1
             if state.unresolved:
                 logger.error("tickwork: stored schedule %s: %s", state.id, state.last_error)

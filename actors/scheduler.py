@@ -628,7 +628,8 @@ class Scheduler:
         """Cancel a schedule. True if it was active; once True returns, the work never starts again."""
         s = self._state(schedule_id)
         if s is None:
-            return False
+            cluster = self._rt.cluster if self._rt is not None else None
+            return False if cluster is None else cluster.cancel(schedule_id)  # another process runs it
         rt = self._runtime()
         if not rt.mark_cancelled(s):
             return False
@@ -679,6 +680,9 @@ class Scheduler:
     def get_schedule(self, schedule_id: int) -> ScheduleInfo | None:
         """A snapshot of one schedule, or None if unknown."""
         s = self._state(schedule_id)
+        if s is None and self._rt is not None and self._rt.cluster is not None:
+            rec = self._rt.cluster.record(schedule_id)  # run by another process: as stored
+            s = None if rec is None else persist.from_record(rec, self._targets.get, self._rt.now_us(True))
         return None if s is None else _snapshot(s)
 
     def list_schedules(self, status: ScheduleStatus | None = None, name: str | None = None) -> list[ScheduleInfo]:
@@ -686,9 +690,14 @@ class Scheduler:
         rt = self._rt
         if rt is None:
             return []
+        states = list(rt.states.values())
+        if rt.cluster is not None:  # with those other processes run, as stored
+            now = rt.now_us(True)
+            local = set(rt.states)
+            states += [persist.from_record(r, self._targets.get, now) for r in rt.cluster.records() if r.id not in local]
         return [
             _snapshot(s)
-            for s in sorted(list(rt.states.values()), key=lambda x: x.id)
+            for s in sorted(states, key=lambda x: x.id)
             if (status is None or s.status is status) and (name is None or s.name == name)
         ]
 

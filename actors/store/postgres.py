@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from actors.store.base import LoadResult, Store, decode_rows
 from actors.store.errors import StoreError
-from actors.store.record import StoredSchedule
+from actors.store.record import ACTIVE_STATUSES, StoredSchedule
 
 try:
     import psycopg
@@ -71,6 +71,11 @@ CREATE TABLE IF NOT EXISTS tickwork_members (
     member text NOT NULL,
     expires_at timestamptz NOT NULL,
     PRIMARY KEY (grp, member)
+);
+CREATE TABLE IF NOT EXISTS tickwork_cancelled (
+    grp text NOT NULL,
+    sid bigint NOT NULL,
+    PRIMARY KEY (grp, sid)
 );
 CREATE TABLE IF NOT EXISTS tickwork_claims (
     grp text NOT NULL,
@@ -344,6 +349,7 @@ class PostgresStore(Store):
                     "FROM unnest(%(sids)s::bigint[], %(grids)s::bigint[], %(epochs)s::bigint[]) AS f(sid, grid, epoch) "
                     "JOIN tickwork_partitions p ON p.grp = %(grp)s AND p.part = (f.sid %% %(parts)s) "
                     "AND p.owner = %(me)s AND p.epoch = f.epoch AND p.expires_at > now() "
+                    "WHERE NOT EXISTS (SELECT 1 FROM tickwork_cancelled x WHERE x.grp = %(grp)s AND x.sid = f.sid) "
                     "ON CONFLICT (grp, sid, grid_us) DO UPDATE SET epoch = EXCLUDED.epoch, "
                     "attempt = c.attempt + 1, member = EXCLUDED.member, claimed_at = now() "
                     "WHERE c.done_at IS NULL AND c.epoch < EXCLUDED.epoch "
@@ -354,6 +360,51 @@ class PostgresStore(Store):
             except psycopg.Error as exc:
                 raise self._error(f"claiming {len(firings)} firing(s)", exc) from None
         return {(sid, grid): (attempt, epoch) for sid, grid, attempt, epoch in rows}
+
+    def cancel_shared(self, sid: int, channel: str) -> bool:
+        """Cancel ``sid`` for every process of the group: True if it was stored and active.
+        Once this returns True no firing of it is claimed any more (claims check the
+        tombstone this writes); the owner, told by NOTIFY on ``channel``, stops it and
+        stores it as cancelled."""
+        with self._lock:
+            self._require_open()
+            conn = self._conn
+            assert conn is not None
+            try:
+                with conn.transaction():
+                    row = conn.execute(
+                        "SELECT data FROM tickwork_schedules WHERE grp = %s AND id = %s FOR UPDATE", (self.group, sid)
+                    ).fetchone()
+                    if row is None:
+                        return False
+                    found = decode_rows([(sid, bytes(row[0]))]).schedules
+                    if not found or found[0].status not in ACTIVE_STATUSES:
+                        return False
+                    cur = conn.execute(
+                        "INSERT INTO tickwork_cancelled (grp, sid) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                        (self.group, sid),
+                    )
+                    if cur.rowcount == 0:
+                        return False  # cancelled already
+                    conn.execute("SELECT pg_notify(%s, %s)", (channel, f"c:{sid}"))
+            except psycopg.Error as exc:
+                raise self._error(f"cancelling schedule {sid}", exc) from None
+        return True
+
+    def cancelled_among(self, sids: list[int]) -> set[int]:
+        """Which of ``sids`` were cancelled with `cancel_shared`."""
+        if not sids:
+            return set()
+        with self._lock:
+            self._require_open()
+            assert self._conn is not None
+            try:
+                rows = self._conn.execute(
+                    "SELECT sid FROM tickwork_cancelled WHERE grp = %s AND sid = ANY(%s)", (self.group, sids)
+                ).fetchall()
+            except psycopg.Error as exc:
+                raise self._error("reading cancellations", exc) from None
+        return {r[0] for r in rows}
 
     def notify(self, channel: str, payload: str) -> None:
         """NOTIFY ``channel`` (the group's processes LISTEN on it)."""

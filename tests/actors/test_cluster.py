@@ -69,6 +69,53 @@ def test_two_schedulers_split_the_partitions_and_take_over_without_gaps(pg_dsn: 
         assert len(points) > 20 and grid_gaps(points, 50_000) == []  # none lost, across the handover
 
 
+def test_schedules_run_by_another_process_are_visible_and_cancellable(pg_dsn: str, pg_group: str) -> None:
+    runs: Counter[int] = Counter()
+    lock = threading.Lock()
+
+    def member(tag: str) -> Scheduler:
+        s = Scheduler(store=PostgresStore(pg_dsn, group=pg_group, lease_ttl=1.0, partitions=2), name=tag)
+
+        def tick() -> None:
+            f = current_firing()
+            assert f is not None
+            with lock:
+                runs[f.schedule_id] += 1
+
+        s.register("tick", tick)
+        s.start()
+        return s
+
+    a = member("a")
+    b = member("b")
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and len(b._rt.cluster.owned) < 1:  # noqa: SLF001
+            time.sleep(0.05)
+        ids = [a.schedule("tick", (), 0.05, name=f"s{i}") for i in range(4)]
+        theirs = [sid for sid in ids if a.get_schedule(sid) is not None and not a._rt.cluster.owns(sid)]  # noqa: SLF001
+        assert len(theirs) == 2  # created here, run by b
+        assert {i.id for i in a.list_schedules()} == {i.id for i in b.list_schedules()} == set(ids)
+        time.sleep(0.5)
+        with lock:
+            assert all(runs[sid] > 3 for sid in ids)  # b picked them up (NOTIFY) and runs them
+        assert a.cancel_schedule(theirs[0])
+        with lock:
+            after = runs[theirs[0]]
+        assert not a.cancel_schedule(theirs[0])  # once
+        info = a.get_schedule(theirs[0])
+        assert info is not None and info.status.value == "cancelled"
+        time.sleep(0.6)
+        with lock:
+            assert runs[theirs[0]] <= after + 1  # at most a firing claimed before the cancel committed
+            assert runs[theirs[1]] > after
+        binfo = b.get_schedule(theirs[0])
+        assert binfo is not None and binfo.status.value == "cancelled"  # the owner applied it
+    finally:
+        a.stop()
+        b.stop()
+
+
 def test_claims_are_fenced_by_partition_epoch_and_retried_after_takeover(pg_dsn: str, pg_group: str) -> None:
     with PostgresStore(pg_dsn, group=pg_group, partitions=4) as store, psycopg.connect(pg_dsn, autocommit=True) as c:
 
