@@ -22,7 +22,7 @@ from timekit.zones import get_zone
 from actors.cli.runner import Runner
 from actors.cli.spec import ScheduleSpec, SpecError, load_spec
 from actors.cli.view import View, make_view
-from actors.store import SQLiteStore, StoreError
+from actors.store import SQLiteStore, Store, StoreError
 
 __all__ = ["check", "default_state_path", "isatty", "parse_seconds", "run", "run_view", "stop_on_signals"]
 
@@ -174,13 +174,18 @@ def run(
     err: IO[str],
     plain: bool = False,
     interval: float = 1.0,
+    store: str | None = None,
+    group: str = "default",
+    lease_ttl: float = 10.0,
 ) -> int:
-    """``tickwork run``: run the spec's schedules, durable in a SQLite state file."""
+    """``tickwork run``: run the spec's schedules, durable in a SQLite state file (or,
+    with ``store``, a PostgreSQL store shared by every replica of the spec)."""
     try:
         spec = load_spec(spec_path)
     except SpecError as exc:
         return _report_spec_error(exc, err)
     state_path = Path(state) if state else default_state_path(spec_path)
+    store_text = f"group {group!r}" if store else str(state_path)
     # A stdout sink writing into a pipe keeps stdout for the messages' JSON lines
     # alone: the rest goes to stderr. On a terminal the live table shares stdout.
     has_stdout_sink = any(s.sink.kind == "stdout" for s in spec.schedules)
@@ -188,16 +193,16 @@ def run(
     stop = threading.Event()
     with stop_on_signals(stop):  # a Ctrl-C while restoring stops right after the start
         try:
-            runner = Runner(spec, SQLiteStore(state_path))
+            runner = Runner(spec, _postgres(store, group, lease_ttl) if store else SQLiteStore(state_path))
             rec = runner.start()
-        except (StoreError, OSError, ValueError) as exc:
-            err.write(f"tickwork: cannot use the state file {state_path}: {exc}\n")
+        except (StoreError, OSError, ValueError, ImportError) as exc:
+            err.write(f"tickwork: cannot use the {'store' if store else 'state file'} {store_text}: {exc}\n")
             err.flush()
             return EXIT_FAILED
         try:
             info.write(
                 f"tickwork: running {spec.source}: {len(spec.schedules)} schedule(s); "
-                f"state {state_path}: {rec.summary()}\n"
+                f"state {store_text}: {rec.summary()}\n"
             )
             for s in spec.schedules:
                 info.write(
@@ -205,12 +210,18 @@ def run(
                 )
             info.flush()
             live = not plain and isatty(info)
-            view = make_view(runner, info, live=live, period=interval, footer=f"state {state_path}")
+            view = make_view(runner, info, live=live, period=interval, footer=f"state {store_text}")
             how = run_view(view, stop, duration)
         finally:
             runner.stop()
         view.final(how)
     return EXIT_OK
+
+
+def _postgres(dsn: str, group: str, lease_ttl: float) -> Store:
+    from actors.store.postgres import PostgresStore  # needs tickwork[postgres]
+
+    return PostgresStore(dsn, group=group, lease_ttl=lease_ttl)
 
 
 def isatty(stream: IO[str]) -> bool:

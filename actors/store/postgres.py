@@ -72,6 +72,12 @@ CREATE TABLE IF NOT EXISTS tickwork_members (
     expires_at timestamptz NOT NULL,
     PRIMARY KEY (grp, member)
 );
+CREATE TABLE IF NOT EXISTS tickwork_counters (
+    grp text NOT NULL,
+    key text NOT NULL,
+    value bigint NOT NULL,
+    PRIMARY KEY (grp, key)
+);
 CREATE TABLE IF NOT EXISTS tickwork_cancelled (
     grp text NOT NULL,
     sid bigint NOT NULL,
@@ -405,6 +411,23 @@ class PostgresStore(Store):
             except psycopg.Error as exc:
                 raise self._error("reading cancellations", exc) from None
         return {r[0] for r in rows}
+
+    def increment(self, key: str) -> int:
+        """Add one to the group's counter ``key`` and return it (1 the first time): unique
+        across every process of the group (``tickwork run`` numbers its sends with it)."""
+        with self._lock:
+            self._require_open()
+            assert self._conn is not None
+            try:
+                row = self._conn.execute(
+                    "INSERT INTO tickwork_counters AS c (grp, key, value) VALUES (%s, %s, 1) "
+                    "ON CONFLICT (grp, key) DO UPDATE SET value = c.value + 1 RETURNING value",
+                    (self.group, key),
+                ).fetchone()
+            except psycopg.Error as exc:
+                raise self._error(f"counting {key!r}", exc) from None
+        assert row is not None
+        return int(row[0])
 
     def notify(self, channel: str, payload: str) -> None:
         """NOTIFY ``channel`` (the group's processes LISTEN on it)."""

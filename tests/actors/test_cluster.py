@@ -234,3 +234,66 @@ def test_chaos_three_processes_sigkill_and_sigstop(pg_dsn: str, pg_group: str) -
         points = sorted({grid for s, grid, *_ in rows if s == sid and grid <= end_us})
         assert len(points) > 100
         assert grid_gaps(points, every_us) == [], f"schedule {sid} lost firings"
+
+
+def test_two_tickwork_run_replicas_share_the_sends_and_survive_a_kill(
+    pg_dsn: str, pg_group: str, tmp_path: Path
+) -> None:
+    import socket
+
+    from actors.cli.spec import spec_from_text
+
+    text = (
+        '[messages.Heartbeat]\nfields = { seq = "int(32)", node = "str" }\n\n'
+        "[[schedules]]\nname = \"hb\"\nmessage = \"Heartbeat\"\nvalues = { seq = 0, node = \"hb\" }\n"
+        'every = "50ms"\nincrement = ["seq"]\nsink = "udp://127.0.0.1:%d"\n'
+    )
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    spec = tmp_path / "hb.toml"
+    spec.write_text(text % sock.getsockname()[1])
+    protocol = spec_from_text(text % 1).protocol
+    got: list[tuple[float, int]] = []
+    done = threading.Event()
+
+    def receive() -> None:
+        sock.settimeout(0.2)
+        while not done.is_set():
+            try:
+                data = sock.recv(65536)
+            except TimeoutError:
+                continue
+            got.append((time.monotonic(), protocol.decode(data).seq))
+
+    rx = threading.Thread(target=receive)
+    rx.start()
+    ttl = 1.5
+    args = [sys.executable, "-m", "actors", "run", str(spec), "--store", pg_dsn, "--group", pg_group,
+            "--lease-ttl", str(ttl), "--plain", "--interval", "10"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path.cwd()), os.environ.get("PYTHONPATH", "")])}
+    first = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    second = None
+    try:
+        assert first.stdout is not None and "tickwork: running" in first.stdout.readline()
+        second = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        assert second.stdout is not None and "1 resumed" in second.stdout.readline()  # the same schedule
+        time.sleep(1.5)
+        first.kill()  # SIGKILL: the other replica takes the schedule over within lease_ttl
+        killed_at = time.monotonic()
+        first.wait()
+        time.sleep(2 * ttl + 1.0)
+    finally:
+        for p in (first, second):
+            if p is not None and p.poll() is None:
+                p.terminate()
+                p.wait(15)
+        done.set()
+        rx.join()
+        sock.close()
+    seqs = [n for _, n in got]
+    assert len(seqs) == len(set(seqs)), "a sequence number was sent twice"
+    after = [t for t, _ in got if t > killed_at]
+    assert after, "nothing was sent after the kill"
+    times = [t for t, _ in got]
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert max(gaps) < ttl + 0.5, f"a gap of {max(gaps):.2f}s"
