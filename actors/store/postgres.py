@@ -26,6 +26,7 @@ stored is imported, unpickled or evaluated.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import TYPE_CHECKING, Any, Final
 
@@ -331,25 +332,29 @@ class PostgresStore(Store):
         found = decode_rows([(row[0], bytes(row[1]))]).schedules
         return found[0] if found else None
 
-    def claim(self, member: str, firings: list[tuple[int, int, int]]) -> dict[tuple[int, int], tuple[int, int]]:
+    def claim(
+        self, member: str, firings: list[tuple[int, int, int]], conn: Connection[Any] | None = None
+    ) -> dict[tuple[int, int], tuple[int, int]]:
         """Claim ``(schedule id, grid point µs, epoch)`` firings for ``member`` in one
         statement; returns ``{(id, grid): (attempt, epoch)}`` for those it may run.
 
         Fenced: a claim only lands if ``member`` still holds the schedule's partition
         at that epoch under an unexpired lease. A firing already claimed at an older
         epoch and never completed is claimed again (attempt + 1); one completed, or
-        claimed at this epoch already, is refused.
+        claimed at this epoch already, is refused. ``conn``: a connection of the caller's
+        own (then not under the store's lock), else the store's.
         """
         if not firings:
             return {}
         sids = [f[0] for f in firings]
         grids = [f[1] for f in firings]
         epochs = [f[2] for f in firings]
-        with self._lock:
+        with contextlib.nullcontext() if conn is not None else self._lock:
             self._require_open()
-            assert self._conn is not None
+            use = conn if conn is not None else self._conn
+            assert use is not None
             try:
-                rows = self._conn.execute(
+                rows = use.execute(
                     "INSERT INTO tickwork_claims AS c (grp, sid, grid_us, epoch, attempt, member) "
                     "SELECT %(grp)s, f.sid, f.grid, f.epoch, 1, %(me)s "
                     "FROM unnest(%(sids)s::bigint[], %(grids)s::bigint[], %(epochs)s::bigint[]) AS f(sid, grid, epoch) "
@@ -439,15 +444,17 @@ class PostgresStore(Store):
             except psycopg.Error as exc:
                 raise self._error("notifying the group", exc) from None
 
-    def complete(self, firings: list[tuple[int, int, int]]) -> None:
-        """Record ``(schedule id, grid point µs, epoch)`` claims as completed (one statement)."""
+    def complete(self, firings: list[tuple[int, int, int]], conn: Connection[Any] | None = None) -> None:
+        """Record ``(schedule id, grid point µs, epoch)`` claims as completed (one statement;
+        ``conn`` as for `claim`)."""
         if not firings:
             return
-        with self._lock:
+        with contextlib.nullcontext() if conn is not None else self._lock:
             self._require_open()
-            assert self._conn is not None
+            use = conn if conn is not None else self._conn
+            assert use is not None
             try:
-                self._conn.execute(
+                use.execute(
                     "UPDATE tickwork_claims c SET done_at = now() "
                     "FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS f(sid, grid, epoch) "
                     "WHERE c.grp = %s AND c.sid = f.sid AND c.grid_us = f.grid AND c.epoch = f.epoch",
