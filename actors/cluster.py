@@ -44,11 +44,10 @@ import msgspec
 import psycopg
 import pykka
 
-from timekit import Timestamp
-
 from actors import persist
 from actors.firing import Firing
 from actors.store.record import ACTIVE_STATUSES, StoredSchedule
+from timekit import Timestamp
 
 if TYPE_CHECKING:
     from actors.runtime import Runtime
@@ -124,7 +123,7 @@ class Cluster:
             conn.execute(f'LISTEN "{self.channel}"')
             self._claim_conn = psycopg.connect(self.store.dsn, autocommit=True)
         except psycopg.Error as exc:
-            raise self.store._error("joining the group", exc) from None  # noqa: SLF001
+            raise self.store._error("joining the group", exc) from None
         self._conn = conn
         arm = self.rt.arm
 
@@ -198,7 +197,7 @@ class Cluster:
             next_beat = time.monotonic() + period
             try:
                 self._beat()
-            except Exception:  # noqa: BLE001 - keep coordinating; the leases lapse on their own
+            except Exception:
                 logger.exception("tickwork: group heartbeat failed for %s", self.member)
 
     def _listen(self, seconds: float) -> None:
@@ -230,7 +229,7 @@ class Cluster:
                 rt.disarm(sid)
                 try:
                     rt.persist_now(s)
-                except Exception:  # noqa: BLE001 - the tombstone keeps it cancelled anyway
+                except Exception:
                     logger.exception("tickwork: storing the cancellation of %s failed", sid)
 
     def cancel(self, sid: int) -> bool:
@@ -420,7 +419,7 @@ class Cluster:
             if asks:
                 try:
                     got = self.store.claim(self.member, [(k[0], k[1], e) for k, e in asks.items()], self._claim_conn)
-                except Exception:  # noqa: BLE001 - unclaimed firings do not run (the survivor re-runs them)
+                except Exception:
                     logger.exception("tickwork: claiming %d firing(s) failed", len(asks))
             with self._cv:
                 for c in claims:
@@ -436,5 +435,5 @@ class Cluster:
         if done:
             try:
                 self.store.complete(done, self._claim_conn)
-            except Exception:  # noqa: BLE001 - the firings then run again after a takeover (at least once)
+            except Exception:
                 logger.exception("tickwork: recording %d completion(s) failed", len(done))

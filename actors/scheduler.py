@@ -128,7 +128,7 @@ class Scheduler:
         self._lock = threading.RLock()
         self._rt: Runtime | None = None
         self._stopped = False
-        self._ids = itertools.count(1)
+        self._ids: Iterator[int] = itertools.count(1)
         self._targets: dict[str, Callable[..., Any]] = {}
         if store is not None and not isinstance(store, Store):
             raise TypeError(f"store must be an actors.store.Store (SQLiteStore, MemoryStore), not {type(store).__name__}")

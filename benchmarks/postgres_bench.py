@@ -35,10 +35,10 @@ for p in (str(_ROOT), str(_HERE), str(_ROOT / "tests")):
     if p not in sys.path:
         sys.path.insert(0, p)
 
-from _common import env_header, fmt_num, format_table  # noqa: E402
+from _common import env_header, fmt_num, format_table
 
-from actors import Scheduler, SQLiteStore  # noqa: E402
-from actors.store import Store  # noqa: E402
+from actors import Scheduler, SQLiteStore
+from actors.store import Store
 
 N_OPS = 1000
 N_FIRING = 200

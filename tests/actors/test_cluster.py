@@ -3,6 +3,7 @@ leases, fenced claims, takeover, and a chaos run of 3 processes (SIGKILL, SIGSTO
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import signal
@@ -27,7 +28,7 @@ CHILD = Path(__file__).with_name("cluster_child.py")
 
 
 def grid_gaps(points: list[int], every_us: int) -> list[int]:
-    return [b - a for a, b in zip(points, points[1:], strict=False) if b - a != every_us]
+    return [b - a for a, b in itertools.pairwise(points) if b - a != every_us]
 
 
 def test_two_schedulers_split_the_partitions_and_take_over_without_gaps(pg_dsn: str, pg_group: str) -> None:
@@ -51,16 +52,16 @@ def test_two_schedulers_split_the_partitions_and_take_over_without_gaps(pg_dsn: 
     ids = [a.schedule("tick", (i,), 0.05, misfire="catch_up", catch_up_limit=1000) for i in range(8)]
     b = member("b")
     deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and len(b._rt.cluster.owned) < 4:  # noqa: SLF001
+    while time.monotonic() < deadline and len(b._rt.cluster.owned) < 4:
         time.sleep(0.05)
-    assert len(a._rt.cluster.owned) == len(b._rt.cluster.owned) == 4  # noqa: SLF001  # rebalanced: 8 / 2
+    assert len(a._rt.cluster.owned) == len(b._rt.cluster.owned) == 4  # rebalanced: 8 / 2
     time.sleep(0.5)
     with lock:
         both = {tag for tag, *_ in seen[-40:]}
     assert both == {"a", "b"}  # each runs the schedules of its own partitions
     assert a.stop()
     time.sleep(1.0)  # a let go at stop: b takes a's partitions at its next heartbeat
-    assert len(b._rt.cluster.owned) == 8  # noqa: SLF001
+    assert len(b._rt.cluster.owned) == 8
     assert b.stop()
     runs = Counter((sid, grid) for _, sid, grid, _, _ in seen)
     assert max(runs.values()) == 1  # no firing ran twice
@@ -90,10 +91,10 @@ def test_schedules_run_by_another_process_are_visible_and_cancellable(pg_dsn: st
     b = member("b")
     try:
         deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and len(b._rt.cluster.owned) < 1:  # noqa: SLF001
+        while time.monotonic() < deadline and len(b._rt.cluster.owned) < 1:
             time.sleep(0.05)
         ids = [a.schedule("tick", (), 0.05, name=f"s{i}") for i in range(4)]
-        theirs = [sid for sid in ids if a.get_schedule(sid) is not None and not a._rt.cluster.owns(sid)]  # noqa: SLF001
+        theirs = [sid for sid in ids if a.get_schedule(sid) is not None and not a._rt.cluster.owns(sid)]
         assert len(theirs) == 2  # created here, run by b
         assert {i.id for i in a.list_schedules()} == {i.id for i in b.list_schedules()} == set(ids)
         time.sleep(0.5)
@@ -295,5 +296,5 @@ def test_two_tickwork_run_replicas_share_the_sends_and_survive_a_kill(
     after = [t for t, _ in got if t > killed_at]
     assert after, "nothing was sent after the kill"
     times = [t for t, _ in got]
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert max(gaps) < ttl + 0.5, f"a gap of {max(gaps):.2f}s"
