@@ -88,12 +88,15 @@ class Cluster:
         resolve: Callable[[str], Callable[..., Any] | None],
         lock: threading.RLock,
         name: str,
+        apply: Callable[[int, str, dict[str, Any]], bool] | None = None,
     ) -> None:
         self.store = store
         self.rt = rt
         self.resolve = resolve
         self.lock = lock  # the scheduler's: adding a schedule and taking its partition exclude each other
         self.name = name
+        #: Applies a change another process asked for to a schedule run here (the scheduler's).
+        self.apply = apply
         self.member = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.ttl = store.lease_ttl
         self.parts = store.partitions
@@ -217,8 +220,42 @@ class Cluster:
             sid = int(num)
             if kind == "c":
                 self._apply_cancel(sid)
+            elif kind == "m":
+                self._apply_commands(self.store.pending_commands(seq=sid))
             elif self.owns(sid):
                 self._load([sid])
+
+    def command(self, sid: int, op: str, args: dict[str, Any], timeout: float) -> bool:
+        """Ask the process that runs ``sid`` to apply ``op`` (pause, resume, reschedule,
+        update) and wait for its answer: True once the change is applied and stored."""
+        seq = self.store.submit_command(sid, op, msgspec.msgpack.encode(args), self.channel)
+        deadline = time.monotonic() + timeout
+        pause = 0.002
+        while True:
+            result = self.store.command_result(seq)
+            if result is not None:
+                return result
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"no process applied {op} of schedule {sid} within {timeout:.0f} s (is any scheduler of "
+                    f"group {self.store.group!r} running?); it stays queued and is applied when one takes it over"
+                )
+            time.sleep(pause)
+            pause = min(0.05, pause * 2)
+
+    def _apply_commands(self, commands: list[tuple[int, int, str, bytes]]) -> None:
+        apply = self.apply
+        if apply is None:
+            return
+        for seq, sid, op, payload in commands:
+            if sid not in self.rt.states or not self.owns(sid):
+                continue  # not run here: its owner (maybe after a takeover) applies it
+            try:
+                result = apply(sid, op, msgspec.msgpack.decode(payload))
+            except Exception:  # noqa: BLE001 - answered False; the caller sees the change refused
+                logger.exception("tickwork: applying %s of schedule %s for another process failed", op, sid)
+                result = False
+            self.store.finish_command(seq, result)
 
     def _apply_cancel(self, sid: int) -> None:
         """Another process cancelled ``sid``: stop it here and store it cancelled."""
@@ -337,6 +374,8 @@ class Cluster:
             if rec.id in cancelled:
                 rt.persist_now(state)
             n += 1
+        if recs:
+            self._apply_commands(self.store.pending_commands(sids=[r.id for r in recs]))
             if state.unresolved:
                 logger.error("tickwork: stored schedule %s: %s", state.id, state.last_error)
         return n

@@ -182,7 +182,7 @@ class Scheduler:
         from actors.cluster import Cluster
 
         self._ids = iter(store.next_id, 0)
-        rt.cluster = Cluster(store, rt, self._targets.get, self._lock, self._name)
+        rt.cluster = Cluster(store, rt, self._targets.get, self._lock, self._name, self._apply_remote)
         try:
             self.restored = (rt.cluster.start(), [])
         except BaseException:
@@ -190,6 +190,33 @@ class Scheduler:
             rt.shutdown(1.0)
             self._rt = None
             raise
+
+    def _apply_remote(self, sid: int, op: str, args: dict[str, Any]) -> bool:
+        """A change asked for by another process of the group, to a schedule run here."""
+        if op == "pause":
+            return self.pause(sid)
+        if op == "resume":
+            return self.resume(sid)
+        if op == "reschedule":
+            return self.reschedule(sid, ScheduleAt.from_dict(args["trigger"]))
+        if op == "update":
+            if "trigger" in args:
+                args["trigger"] = ScheduleAt.from_dict(args["trigger"])
+            if "args" in args:
+                args["args"] = tuple(args["args"])
+            if "interval_us" in args:
+                args["interval"] = Duration(args.pop("interval_us"))
+            return self.update(sid, **args)
+        raise ValueError(f"unknown change {op!r}")
+
+    def _remote(self, sid: int, op: str, args: dict[str, Any]) -> bool:
+        """``op`` on a schedule this process does not run: its owner applies it (False if
+        no such schedule is stored)."""
+        rt = self._rt
+        cluster = None if rt is None else rt.cluster
+        if cluster is None or cluster.record(sid) is None:
+            return False
+        return bool(cluster.command(sid, op, args, _ASK_TIMEOUT))
 
     def _restore(self, rt: Runtime, store: Store) -> None:
         """Re-create every stored schedule (misfire policies applied) and re-arm it."""
@@ -653,14 +680,14 @@ class Scheduler:
         trigger = to_trigger(when)
         s = self._state(schedule_id)
         if s is None:
-            return False
+            return self._remote(schedule_id, "reschedule", {"trigger": trigger.to_dict()})
         return self._ask_and_store(s, Update(trigger=trigger))
 
     def update(self, schedule_id: int, **changes: Any) -> bool:
         """Apply an `Update` (trigger=, interval=, args=, kwargs=, message=)."""
         s = self._state(schedule_id)
         if s is None:
-            return False
+            return self._remote(schedule_id, "update", _remote_changes(changes))
         if "trigger" in changes and changes["trigger"] is not None:
             changes["trigger"] = to_trigger(changes["trigger"])
         if s.durable and ("args" in changes or "kwargs" in changes):
@@ -670,12 +697,12 @@ class Scheduler:
     def pause(self, schedule_id: int) -> bool:
         """Stop firing until `resume`; False if unknown or not pending/running."""
         s = self._state(schedule_id)
-        return False if s is None else self._ask_and_store(s, Pause())
+        return self._remote(schedule_id, "pause", {}) if s is None else self._ask_and_store(s, Pause())
 
     def resume(self, schedule_id: int) -> bool:
         """Resume a paused schedule at its next firing after now."""
         s = self._state(schedule_id)
-        return False if s is None else self._ask_and_store(s, Resume())
+        return self._remote(schedule_id, "resume", {}) if s is None else self._ask_and_store(s, Resume())
 
     def get_schedule(self, schedule_id: int) -> ScheduleInfo | None:
         """A snapshot of one schedule, or None if unknown."""
@@ -798,6 +825,27 @@ def _ts(us: int | None) -> Timestamp | None:
 
 def _dur(us: int | None) -> Duration | None:
     return None if us is None else Duration(us)
+
+
+def _remote_changes(changes: dict[str, Any]) -> dict[str, Any]:
+    """`Scheduler.update`'s changes as plain data for another process of the group."""
+    out: dict[str, Any] = {}
+    for key, value in changes.items():
+        if value is None:
+            continue
+        if key == "trigger":
+            out[key] = to_trigger(value).to_dict()
+        elif key == "interval":
+            out["interval_us"] = to_trigger(value).every.micros
+        elif key in ("args", "kwargs"):
+            check_encodable(list(value) if key == "args" else (), value if key == "kwargs" else None)
+            out[key] = list(value) if key == "args" else dict(value)
+        else:
+            raise ValueError(
+                f"update({key}=...) of a schedule another process runs is not supported: "
+                "pass trigger=, args= or kwargs=, or call it in the process that runs it"
+            )
+    return out
 
 
 def _snapshot(s: ScheduleState) -> ScheduleInfo:

@@ -79,6 +79,16 @@ CREATE TABLE IF NOT EXISTS tickwork_counters (
     value bigint NOT NULL,
     PRIMARY KEY (grp, key)
 );
+CREATE TABLE IF NOT EXISTS tickwork_commands (
+    grp text NOT NULL,
+    seq bigserial,
+    sid bigint NOT NULL,
+    op text NOT NULL,
+    payload bytea NOT NULL,
+    result boolean,
+    done_at timestamptz,
+    PRIMARY KEY (grp, seq)
+);
 CREATE TABLE IF NOT EXISTS tickwork_cancelled (
     grp text NOT NULL,
     sid bigint NOT NULL,
@@ -433,6 +443,68 @@ class PostgresStore(Store):
                 raise self._error(f"counting {key!r}", exc) from None
         assert row is not None
         return int(row[0])
+
+    # ----------------------------------------------------------------- commands (changes from non-owners)
+    def submit_command(self, sid: int, op: str, payload: bytes, channel: str) -> int:
+        """Queue a change of ``sid`` for its owner and NOTIFY ``channel`` (one transaction);
+        returns the command's number for `command_result`."""
+        with self._lock:
+            self._require_open()
+            conn = self._conn
+            assert conn is not None
+            try:
+                with conn.transaction():
+                    row = conn.execute(
+                        "INSERT INTO tickwork_commands (grp, sid, op, payload) VALUES (%s, %s, %s, %s) RETURNING seq",
+                        (self.group, sid, op, payload),
+                    ).fetchone()
+                    assert row is not None
+                    conn.execute("SELECT pg_notify(%s, %s)", (channel, f"m:{row[0]}"))
+            except psycopg.Error as exc:
+                raise self._error(f"sending {op} of schedule {sid} to its owner", exc) from None
+        return int(row[0])
+
+    def command_result(self, seq: int) -> bool | None:
+        """What the owner answered to command ``seq``; None while it is pending."""
+        with self._lock:
+            self._require_open()
+            assert self._conn is not None
+            try:
+                row = self._conn.execute(
+                    "SELECT result, done_at IS NOT NULL FROM tickwork_commands WHERE grp = %s AND seq = %s",
+                    (self.group, seq),
+                ).fetchone()
+            except psycopg.Error as exc:
+                raise self._error("reading a command's result", exc) from None
+        return None if row is None or not row[1] else bool(row[0])
+
+    def pending_commands(self, seq: int | None = None, sids: list[int] | None = None) -> list[tuple[int, int, str, bytes]]:
+        """Commands not yet applied, by number: command ``seq``, or those of ``sids``."""
+        with self._lock:
+            self._require_open()
+            assert self._conn is not None
+            try:
+                rows = self._conn.execute(
+                    "SELECT seq, sid, op, payload FROM tickwork_commands WHERE grp = %s AND done_at IS NULL "
+                    "AND (seq = %s OR sid = ANY(%s)) ORDER BY seq",
+                    (self.group, seq, sids or []),
+                ).fetchall()
+            except psycopg.Error as exc:
+                raise self._error("reading commands", exc) from None
+        return [(a, b, c, bytes(d)) for a, b, c, d in rows]
+
+    def finish_command(self, seq: int, result: bool) -> None:
+        """Record the owner's answer to command ``seq``."""
+        with self._lock:
+            self._require_open()
+            assert self._conn is not None
+            try:
+                self._conn.execute(
+                    "UPDATE tickwork_commands SET result = %s, done_at = now() WHERE grp = %s AND seq = %s",
+                    (result, self.group, seq),
+                )
+            except psycopg.Error as exc:
+                raise self._error("recording a command's result", exc) from None
 
     def notify(self, channel: str, payload: str) -> None:
         """NOTIFY ``channel`` (the group's processes LISTEN on it)."""

@@ -100,6 +100,24 @@ def test_schedules_run_by_another_process_are_visible_and_cancellable(pg_dsn: st
         time.sleep(0.5)
         with lock:
             assert all(runs[sid] > 3 for sid in ids)  # b picked them up (NOTIFY) and runs them
+        # pause / resume / reschedule / update from a: b applies them before a hears True
+        assert a.pause(theirs[1])
+        assert b.get_schedule(theirs[1]).status.value == "paused"  # type: ignore[union-attr]
+        assert a.get_schedule(theirs[1]).status.value == "paused"  # type: ignore[union-attr]  # stored
+        with lock:
+            paused_at = runs[theirs[1]]
+        time.sleep(0.3)
+        with lock:
+            assert runs[theirs[1]] <= paused_at + 1
+        assert not a.pause(theirs[1])  # paused already: b says no
+        assert a.resume(theirs[1])
+        assert a.reschedule(theirs[1], 0.04)
+        assert b.get_schedule(theirs[1]).trigger.every == Duration.from_millis(40)  # type: ignore[union-attr]
+        assert a.update(theirs[1], interval=0.05)
+        assert b.get_schedule(theirs[1]).trigger.every == Duration.from_millis(50)  # type: ignore[union-attr]
+        with pytest.raises(ValueError, match="not supported"):
+            a.update(theirs[1], message=object())
+        assert not a.pause(999_999)  # no such schedule anywhere
         assert a.cancel_schedule(theirs[0])
         with lock:
             after = runs[theirs[0]]
@@ -109,7 +127,7 @@ def test_schedules_run_by_another_process_are_visible_and_cancellable(pg_dsn: st
         time.sleep(0.6)
         with lock:
             assert runs[theirs[0]] <= after + 1  # at most a firing claimed before the cancel committed
-            assert runs[theirs[1]] > after
+            assert runs[theirs[1]] > paused_at
         binfo = b.get_schedule(theirs[0])
         assert binfo is not None and binfo.status.value == "cancelled"  # the owner applied it
     finally:
@@ -190,9 +208,37 @@ def test_chaos_three_processes_sigkill_and_sigstop(pg_dsn: str, pg_group: str) -
 
     procs = [spawn() for _ in range(3)]
     kills = stops = 0
+    # A client in the group makes acknowledged changes meanwhile (it also runs its share,
+    # logging like the others; it is never killed).
+    client = Scheduler(store=PostgresStore(pg_dsn, group=pg_group, lease_ttl=ttl), name="client")
+    client_conn = psycopg.connect(pg_dsn, autocommit=True)
+    client_lock = threading.Lock()
+
+    def client_run(*_a: object) -> None:
+        f = current_firing()
+        assert f is not None
+        with client_lock:
+            client_conn.execute(
+                "INSERT INTO tickwork_test_runs (grp, sid, grid_us, attempt, epoch, pid) VALUES (%s, %s, %s, %s, %s, %s)",
+                (pg_group, f.schedule_id, f.grid_point.micros, f.attempt, f.epoch, os.getpid()),
+            )
+
+    client.register("run", client_run)
+    client.start()
+    created: list[int] = []
+    cancelled: dict[int, float] = {}  # id -> when cancel returned True (epoch seconds)
+    paused: list[int] = []
     try:
         time.sleep(1.0)
         for _ in range(20):
+            sid = client.schedule("run", ("extra",), 0.2)
+            created.append(sid)
+            if len(created) >= 2 and len(created) % 2 == 0:
+                assert client.cancel_schedule(created[-2])
+                cancelled[created[-2]] = time.time()
+            elif len(created) >= 3:
+                assert client.pause(created[-2])  # applied by its owner (after a takeover, if need be)
+                paused.append(created[-2])
             i = rng.randrange(3)
             if rng.random() < 0.7:
                 procs[i].kill()
@@ -209,6 +255,8 @@ def test_chaos_three_processes_sigkill_and_sigstop(pg_dsn: str, pg_group: str) -
         time.sleep(2 * ttl)
         end_us = int(time.time() * 1e6) - int(3 * ttl * 1e6)  # everything due by then has run
     finally:
+        client.stop()
+        client_conn.close()
         for p in procs:
             p.send_signal(signal.SIGCONT)
             p.terminate()
@@ -221,6 +269,20 @@ def test_chaos_three_processes_sigkill_and_sigstop(pg_dsn: str, pg_group: str) -
         rows = c.execute(
             "SELECT sid, grid_us, attempt, epoch, pid FROM tickwork_test_runs WHERE grp = %s", (pg_group,)
         ).fetchall()
+        late = c.execute(
+            "SELECT sid, extract(epoch FROM max(at))::float8 FROM tickwork_test_runs WHERE grp = %s GROUP BY sid",
+            (pg_group,),
+        ).fetchall()
+    with PostgresStore(pg_dsn, group=pg_group) as check:
+        stored = {r.id: r for r in check.load().schedules}
+    # every acknowledged change kept
+    assert set(created) <= set(stored), "an acknowledged schedule was lost"
+    assert all(stored[sid].status == "cancelled" for sid in cancelled)
+    assert all(stored[sid].status == "paused" for sid in paused if sid not in cancelled)
+    last_run = dict(late)
+    for sid, at in cancelled.items():  # nothing started after cancel returned (one claim's round trip of slack)
+        assert last_run.get(sid, 0.0) < at + 0.05, f"schedule {sid} ran after its cancel returned"
+    print(f"chaos: {len(created)} created, {len(cancelled)} cancelled, {len(paused)} paused from the client")
     assert kills + stops == 20
     print(f"chaos: {kills} SIGKILLs, {stops} SIGSTOPs, {len(rows)} runs, {len({r[4] for r in rows})} pids")
     per_claim = Counter((sid, grid, epoch) for sid, grid, _, epoch, _ in rows)
