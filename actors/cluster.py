@@ -2,9 +2,9 @@
 
 The group's schedules are split into ``store.partitions`` partitions (schedule id
 modulo the count). Each process runs a `Cluster`: a coordinator thread that every
-``lease_ttl / 3`` seconds
+``lease_ttl / 6`` seconds
 
-* heartbeats its row in ``tickwork_members`` (members silent for ``lease_ttl`` are removed),
+* heartbeats its row in ``tickwork_members`` (members silent for the lease are removed),
 * renews the leases of the partitions it holds (a partition it failed to renew in time
   may have been taken over: it stops running its schedules at once),
 * releases partitions beyond its fair share ``ceil(partitions / live members)`` and takes
@@ -21,7 +21,10 @@ epoch and never completed is claimed again after a takeover (attempt + 1): at le
 Schedule rows are fenced too (``PostgresStore.fence_member``): a process that lost a
 partition cannot overwrite its schedules.
 
-Locally, a process also stops trusting a lease ``lease_ttl`` after it sent the renewal
+Leases (of members and partitions) last ``5/6 lease_ttl`` from their last renewal, so
+the partitions of a process that died are taken over at most ``lease_ttl`` after its
+last heartbeat (the lease, then at most one heartbeat period of the survivors).
+Locally, a process also stops trusting a lease when it ends, counted from when it sent the renewal
 (a monotonic clock, so a process stopped with SIGSTOP and continued refuses to run
 what it claimed before it stopped once the lease time has passed).
 """
@@ -57,6 +60,10 @@ if TYPE_CHECKING:
 __all__ = ["Cluster"]
 
 logger = logging.getLogger("tickwork")
+
+#: A lease lasts this fraction of lease_ttl after its renewal (heartbeats every lease_ttl / 6):
+#: a dead process's partitions are taken over within lease_ttl.
+LEASE_FRACTION = 5 / 6
 
 #: Firings armed here and due within this many µs are claimed ahead, in one statement.
 AHEAD_US = 10_000
@@ -99,6 +106,8 @@ class Cluster:
         self.apply = apply
         self.member = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.ttl = store.lease_ttl
+        #: How long a lease lasts after its renewal; heartbeats come every ttl / 6.
+        self.lease_s = store.lease_ttl * LEASE_FRACTION
         self.parts = store.partitions
         self.channel = channel_of(store.group)
         #: partition -> (epoch, monotonic time until which this process trusts its lease)
@@ -190,7 +199,7 @@ class Cluster:
         return False
 
     def _coordinate(self) -> None:
-        period = self.ttl / 3
+        period = self.ttl / 6
         next_beat = time.monotonic() + period
         while not self._stopping.is_set():
             wait = next_beat - time.monotonic()
@@ -293,7 +302,7 @@ class Cluster:
         """One heartbeat: renew, release, take. Returns how many schedules it loaded."""
         conn = self._conn
         assert conn is not None
-        grp, me, ttl = self.store.group, self.member, self.ttl
+        grp, me, ttl = self.store.group, self.member, self.lease_s
         t0 = time.monotonic()
         with conn.transaction():
             conn.execute(
@@ -374,10 +383,10 @@ class Cluster:
             if rec.id in cancelled:
                 rt.persist_now(state)
             n += 1
-        if recs:
-            self._apply_commands(self.store.pending_commands(sids=[r.id for r in recs]))
             if state.unresolved:
                 logger.error("tickwork: stored schedule %s: %s", state.id, state.last_error)
+        if recs:  # changes other processes asked for while nobody ran these
+            self._apply_commands(self.store.pending_commands(sids=[r.id for r in recs]))
         return n
 
     def _drop(self, parts: list[int]) -> None:
@@ -386,6 +395,9 @@ class Cluster:
         gone = set(parts)
         for p in parts:
             self.owned.pop(p, None)
+        with self._cv:  # what was claimed ahead under those leases is void
+            for key in [k for k in self._ready if k[0] % self.parts in gone]:
+                del self._ready[key]
         with self.lock:
             for sid, s in list(rt.states.items()):
                 if sid % self.parts not in gone or not s.durable:
@@ -410,6 +422,8 @@ class Cluster:
             return None
         with self._cv:
             got = self._ready.pop((s.id, grid), None)
+            if got is not None and got[1] != held[0]:
+                got = None  # claimed ahead under an earlier lease of this partition: claim it again
             if got is None:
                 req = _Claim(s.id, grid, held[0])
                 self._claims.append(req)

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import types
 from collections import Counter
 from pathlib import Path
 
@@ -360,3 +361,22 @@ def test_two_tickwork_run_replicas_share_the_sends_and_survive_a_kill(
     times = [t for t, _ in got]
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert max(gaps) < ttl + 0.5, f"a gap of {max(gaps):.2f}s"
+
+
+def test_a_claim_made_ahead_under_an_earlier_lease_is_claimed_again(pg_dsn: str, pg_group: str) -> None:
+    """Regression: a partition lost and taken back left firings claimed ahead at the old
+    epoch; using one must claim it again at the new epoch, not skip the firing."""
+    s = Scheduler(store=PostgresStore(pg_dsn, group=pg_group, lease_ttl=5.0, partitions=1))
+    s.register("noop", lambda: None)
+    s.start()
+    try:
+        cluster = s._rt.cluster  # noqa: SLF001
+        epoch = cluster.owned[0][0]
+        state = types.SimpleNamespace(id=77)
+        with cluster._cv:  # noqa: SLF001
+            cluster._ready[(77, 1234)] = (1, epoch - 1)  # noqa: SLF001  # left from an earlier lease
+        firing = cluster.claim(state, 1234)
+        assert firing is not None and (firing.attempt, firing.epoch) == (1, epoch)
+        assert cluster.claim(state, 1234) is None  # claimed at this epoch now: never twice
+    finally:
+        s.stop()
