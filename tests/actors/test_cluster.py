@@ -370,11 +370,11 @@ def test_a_claim_made_ahead_under_an_earlier_lease_is_claimed_again(pg_dsn: str,
     s.register("noop", lambda: None)
     s.start()
     try:
-        cluster = s._rt.cluster  # noqa: SLF001
+        cluster = s._rt.cluster
         epoch = cluster.owned[0][0]
         state = types.SimpleNamespace(id=77)
-        with cluster._cv:  # noqa: SLF001
-            cluster._ready[(77, 1234)] = (1, epoch - 1)  # noqa: SLF001  # left from an earlier lease
+        with cluster._cv:
+            cluster._ready[(77, 1234)] = (1, epoch - 1)  # left from an earlier lease
         firing = cluster.claim(state, 1234)
         assert firing is not None and (firing.attempt, firing.epoch) == (1, epoch)
         assert cluster.claim(state, 1234) is None  # claimed at this epoch now: never twice
