@@ -759,7 +759,7 @@ class Scheduler:
     def get_schedule(self, schedule_id: int) -> ScheduleInfo | None:
         """A snapshot of one schedule, or None if unknown."""
         s = self._state(schedule_id)
-        if s is None and self._rt is not None and self._rt.cluster is not None:
+        if s is None and self._rt is not None and self._rt.cluster is not None and not self._stopped:
             rec = self._rt.cluster.record(schedule_id)  # run by another process: as stored
             s = None if rec is None else persist.from_record(rec, self._targets.get, self._rt.now_us(True))
         return None if s is None else _snapshot(s)
@@ -770,7 +770,7 @@ class Scheduler:
         if rt is None:
             return []
         states = list(rt.states.values())
-        if rt.cluster is not None:  # with those other processes run, as stored
+        if rt.cluster is not None and not self._stopped:  # with those other processes run, as stored
             now = rt.now_us(True)
             local = set(rt.states)
             states += [persist.from_record(r, self._targets.get, now) for r in rt.cluster.records() if r.id not in local]

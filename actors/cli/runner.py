@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from timekit import ScheduleAt
@@ -148,7 +149,10 @@ class Runner:
                 self.sinks[key] = sink
         try:
             self.sched.start()
-            rec = self._reconcile(prune)
+            # Replicas sharing a store reconcile one at a time: each sees what the
+            # others created (by name) instead of creating it again.
+            with self.store.exclusive() if self.store is not None else nullcontext():
+                rec = self._reconcile(prune)
         except BaseException:
             self._aborted = True  # the waiting sends see it and send nothing
             self.sched.stop(write_store=False)

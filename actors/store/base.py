@@ -217,6 +217,14 @@ class Store(ABC):
         self._apply(changes)
 
     @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the store's group-wide reconcile lock for the block: a store that several
+        processes share (`PostgresStore`) lets one holder in at a time, so replicas that
+        look for schedules by name and create the missing ones (``tickwork run``) cannot
+        both create the same one. A store with one owner has nothing to exclude."""
+        yield
+
+    @contextmanager
     def batch(self) -> Iterator[None]:
         """Group this thread's writes into one transaction, committed when the block
         ends (StoreError then if it fails: none of them is written), holding the write

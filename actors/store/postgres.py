@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Final
 
 from actors.store.base import LoadResult, Store, decode_rows
@@ -426,6 +427,21 @@ class PostgresStore(Store):
             except psycopg.Error as exc:
                 raise self._error("reading cancellations", exc) from None
         return {r[0] for r in rows}
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """The group's reconcile lock (a session advisory lock on a connection of its own,
+        so it ends with the holder's process even if that is killed)."""
+        self._require_open()
+        conn = self._connect()
+        try:
+            try:
+                conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (f"tickwork.exclusive:{self.group}",))
+            except psycopg.Error as exc:
+                raise self._error("taking the group's reconcile lock", exc) from None
+            yield
+        finally:
+            conn.close()  # releases the lock
 
     def increment(self, key: str) -> int:
         """Add one to the group's counter ``key`` and return it (1 the first time): unique

@@ -14,6 +14,7 @@ import time
 import types
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 import pytest
@@ -24,6 +25,9 @@ from timekit import Duration, ScheduleAt
 
 psycopg = pytest.importorskip("psycopg")
 from actors.store.postgres import PostgresStore
+
+if TYPE_CHECKING:
+    from actors.cli.spec import Spec
 
 CHILD = Path(__file__).with_name("cluster_child.py")
 
@@ -380,3 +384,48 @@ def test_a_claim_made_ahead_under_an_earlier_lease_is_claimed_again(pg_dsn: str,
         assert cluster.claim(state, 1234) is None  # claimed at this epoch now: never twice
     finally:
         s.stop()
+
+
+def test_replicas_starting_at_once_create_each_spec_schedule_once(pg_dsn: str, pg_group: str) -> None:
+    """Two `tickwork run` replicas of one spec starting into an empty group at the same
+    instant: each spec schedule exists once (they reconcile under the group's lock; both
+    used to find nothing stored and create it)."""
+    from actors.cli.spec import spec_from_text
+
+    names = [f"s{i}" for i in range(5)]
+    text = '[messages.M]\nfields = { seq = "int(32)" }\n' + "".join(
+        f'\n[[schedules]]\nname = "{n}"\nmessage = "M"\nvalues = {{ seq = 0 }}\nevery = "1h"\n'
+        'sink = "udp://127.0.0.1:9"\n'
+        for n in names
+    )
+    for attempt in range(3):  # the race without the lock was lost about one time in three
+        race_to_create(spec_from_text(text), pg_dsn, f"{pg_group}-{attempt}", names)
+
+
+def race_to_create(spec: Spec, pg_dsn: str, group: str, names: list[str]) -> None:
+    from actors.cli.runner import Runner
+
+    runners = [Runner(spec, PostgresStore(pg_dsn, group=group, lease_ttl=2.0)) for _ in range(2)]
+    barrier = threading.Barrier(len(runners))
+    errors: list[BaseException] = []
+
+    def start(r: Runner) -> None:
+        try:
+            barrier.wait()
+            r.start()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(r,)) for r in runners]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert not errors
+        with PostgresStore(pg_dsn, group=group) as check:
+            active = Counter(s.name for s in check.load().schedules if s.is_active)
+        assert active == Counter(names)
+    finally:
+        for r in runners:
+            r.stop()
