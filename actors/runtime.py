@@ -39,6 +39,8 @@ logger = logging.getLogger("tickwork")
 
 RUNNING = ScheduleStatus.RUNNING
 _STRIPES = 64
+#: How long a virtual-time step waits for the clock actor's answer (it only ever is slow).
+_STEP_TIMEOUT = 60.0
 #: Leases (runs of deadlines, see `ClockActor` and `Lessee`) out at a time, each
 #: held by one execution thread: one serves the next 2 ms while the other is
 #: still finishing the last; more would leave fewer threads for the rest.
@@ -639,7 +641,9 @@ class Runtime:
             if self.stopping:
                 return True, None
             try:
-                idle, nxt = self.clock_ref.ask(STEP, timeout=patience)
+                # The clock actor runs no user code, so it is slow (thousands of arms to
+                # apply, a loaded machine), never stuck: no stall timeout for it.
+                idle, nxt = self.clock_ref.ask(STEP, timeout=_STEP_TIMEOUT)
             except pykka.Timeout:
                 return False, None
             except pykka.ActorDeadError:
