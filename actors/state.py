@@ -7,11 +7,10 @@ from array import array
 from collections.abc import Callable, Mapping, Sequence, Set
 from typing import Any, Generic, TypeVar, overload
 
-from timekit import ScheduleAt
-
 from actors.policy import DEFAULT_POLICY, Policy
 from actors.results import ScheduleStatus
 from actors.stats import percentile
+from timekit import ScheduleAt
 
 __all__ = ["LATENCY_WINDOW", "ScheduleState", "as_args"]
 

@@ -24,9 +24,9 @@ _ROOT = Path(__file__).resolve().parents[1]
 if (_ROOT / "codec" / "__init__.py").exists() and str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))
 
-import msgspec  # noqa: E402
+import msgspec
 
-from codec import Encoding, Int32, Int64, Message, Protocol, protocol  # noqa: E402
+from codec import Encoding, Int32, Int64, Message, Protocol, protocol
 
 P = Protocol()
 

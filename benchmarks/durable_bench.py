@@ -32,9 +32,9 @@ if (_ROOT / "actors" / "__init__.py").exists() and str(_ROOT) not in sys.path:
 if str(_HERE) not in sys.path:
     sys.path.insert(0, str(_HERE))
 
-from _common import format_table  # noqa: E402
+from _common import format_table
 
-from actors import MemoryStore, Scheduler, SQLiteStore, Store  # noqa: E402
+from actors import MemoryStore, Scheduler, SQLiteStore, Store
 
 LONG = 3600.0
 

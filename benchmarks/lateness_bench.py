@@ -114,10 +114,10 @@ if (_ROOT / "actors" / "__init__.py").exists() and str(_ROOT) not in sys.path:
 if str(_HERE) not in sys.path:
     sys.path.insert(0, str(_HERE))
 
-from _common import NA, env_header, fmt_num, fmt_ratio, format_table, percentile  # noqa: E402
+from _common import NA, env_header, fmt_num, fmt_ratio, format_table, percentile
 
-from actors import Scheduler  # noqa: E402
-from timekit import Duration, ScheduleAt, Timestamp  # noqa: E402
+from actors import Scheduler
+from timekit import Duration, ScheduleAt, Timestamp
 
 try:  # optional extra
     from apscheduler.events import EVENT_JOB_MAX_INSTANCES

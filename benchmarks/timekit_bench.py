@@ -55,12 +55,12 @@ ROWS: list[tuple[str, Bench, Bench]] = [
 # grid with datetime/timedelta arithmetic, a daily time localised with zoneinfo, and
 # (no stdlib cron exists) cronsim itself on an aware datetime.
 
-from datetime import time as _time  # noqa: E402
-from zoneinfo import ZoneInfo as _ZoneInfo  # noqa: E402
+from datetime import time as _time
+from zoneinfo import ZoneInfo as _ZoneInfo
 
-from cronsim import CronSim as _CronSim  # noqa: E402
+from cronsim import CronSim as _CronSim
 
-from timekit.schedule import ScheduleAt  # noqa: E402
+from timekit.schedule import ScheduleAt
 
 _PARIS = _ZoneInfo("Europe/Paris")
 _ONE_DAY = timedelta(days=1)

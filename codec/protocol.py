@@ -31,8 +31,8 @@ from codec.checks import build_encoder
 from codec.errors import DecodeError
 from codec.framing import frame_bytes
 from codec.message import Message
-from codec.timeext import dec_hook, enc_hook
 from codec.stdtimestamp import inexact_timestamp, take_seen
+from codec.timeext import dec_hook, enc_hook
 from codec.validation import (
     explain_float_bound,
     find_problem,

@@ -53,11 +53,12 @@ give a plain-data (ints and strings) round trip.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
-from typing import Any, Callable, ClassVar, Final, NoReturn
+from typing import Any, ClassVar, Final, NoReturn
 from zoneinfo import ZoneInfo
 
 from cronsim import CronSim, CronSimError

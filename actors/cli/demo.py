@@ -12,11 +12,9 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import IO
-
-from timekit import Timestamp
 
 from actors.cli.commands import isatty, run_view, stop_on_signals
 from actors.cli.runner import Runner
@@ -25,6 +23,7 @@ from actors.cli.view import View, fmt_late, make_view
 from actors.stats import percentile
 from actors.store import MemoryStore
 from codec import DecodeError
+from timekit import Timestamp
 
 __all__ = ["DEMO_SPEC", "demo", "demo_spec_text"]
 

@@ -24,9 +24,8 @@ from typing import Annotated, Any, Final, Literal
 
 import msgspec
 
-from timekit import ScheduleAt
-
 from actors.store.errors import CorruptRecord
+from timekit import ScheduleAt
 
 __all__ = [
     "ACTIVE_STATUSES",

@@ -249,13 +249,13 @@ def test_next_fire_argument_types() -> None:
 
 def test_wrong_kind_properties() -> None:
     with pytest.raises(AttributeError, match="only at_interval schedules"):
-        ScheduleAt.daily(1).every  # noqa: B018
+        ScheduleAt.daily(1).every
     with pytest.raises(AttributeError, match="only cron schedules"):
-        ScheduleAt.at_interval(1).expression  # noqa: B018
+        ScheduleAt.at_interval(1).expression
     with pytest.raises(AttributeError, match="only at_time schedules"):
-        ScheduleAt.cron("* * * * *").when  # noqa: B018
+        ScheduleAt.cron("* * * * *").when
     with pytest.raises(AttributeError, match="only at_interval schedules"):
-        ScheduleAt.at_time(1).start  # noqa: B018
+        ScheduleAt.at_time(1).start
 
 
 # =========================================================================== value semantics
@@ -599,8 +599,8 @@ def test_daily_end_of_time() -> None:
 
 # =========================================================================== cron: brute force
 
-MONTHS = "JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split()
-DAYS = "SUN MON TUE WED THU FRI SAT".split()
+MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
+DAYS = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"]
 
 
 def _value(text: str, names: list[str] | None, base: int) -> int:

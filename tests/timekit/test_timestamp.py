@@ -16,8 +16,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from timekit.duration import Duration
-from timekit.timestamp import Timestamp
 from timekit.errors import OutOfRangeError
+from timekit.timestamp import Timestamp
 
 MIN = -62_135_596_800_000_000
 MAX = 253_402_300_799_999_999
