@@ -417,7 +417,7 @@ class ClockActor(OwnThreadActor):
         here: list[Any] = []
         it = iter(due)
         try:
-            for sid, deadline, gen in zip(it, it, it):
+            for sid, deadline, gen in zip(it, it, it, strict=True):
                 actor = resolve(sid)
                 try:
                     if actor is None:

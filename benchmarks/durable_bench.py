@@ -148,8 +148,10 @@ def report(quick: bool) -> str:
             ],
             rows,
         ),
-        f"  note: create/cancel over {n_ops:,} schedules (sqlite-full: {n_ops // 4:,}); firings: {n_fire:,} durable "
-        f"schedules offered 100,000/s, {seconds:g} s measured; 'none' schedules the same names without a store",
+        (
+            f"  note: create/cancel over {n_ops:,} schedules (sqlite-full: {n_ops // 4:,}); firings: {n_fire:,} durable "
+            f"schedules offered 100,000/s, {seconds:g} s measured; 'none' schedules the same names without a store"
+        ),
         f"  restart with {rs['restored']:,} stored schedules (SQLite, NORMAL): {rs['seconds']:.2f} s",
     ]
     ops = min(1e6 / results["sqlite"]["create_us"], 1e6 / results["sqlite"]["cancel_us"])

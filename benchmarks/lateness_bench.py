@@ -581,7 +581,7 @@ def _analyse(cell: Cell, plan: Plan, bufs: list[list[int]]) -> None:
         calls = bufs[i]
         f, e = plan.first[i], plan.every[i]
         dues = [f + k * e for k in ks if k < len(calls)]
-        mine = [calls[k] - d for k, d in zip(ks, dues)]
+        mine = [calls[k] - d for k, d in zip(ks, dues, strict=False)]
         lat += mine
         d = _drift(mine, dues, herd)
         if d is not None:

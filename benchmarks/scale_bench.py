@@ -683,8 +683,7 @@ def run_child(spec: dict[str, Any], timeout: float) -> Cell:
 
     def reader() -> None:
         assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
+        lines.extend(proc.stdout)
         done.set()
 
     err_chunks: list[str] = []

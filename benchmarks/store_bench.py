@@ -97,7 +97,7 @@ def measure(store: Store, n: int) -> dict[str, float]:
 
     def put_many(size: int, total: int) -> Callable[[], None]:
         def run() -> None:
-            for start in range(0, total, size):
+            for _ in range(0, total, size):
                 new = [store.next_id() for _ in range(size)]
                 store.put_many([rec(i) for i in new])
 

@@ -13,7 +13,7 @@ from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
 from numbers import Rational
-from typing import Any, ClassVar, Final, Union, overload
+from typing import Any, ClassVar, Final, overload
 
 from timekit.errors import OutOfRangeError
 from timekit.textnum import MAX_DIGITS, int_text, shown
@@ -21,7 +21,7 @@ from timekit.textnum import MAX_DIGITS, int_text, shown
 __all__ = ["Duration"]
 
 #: Numbers accepted by the factories and by ``*`` and ``/``.
-Number = Union[int, float, Fraction, Decimal]
+Number = int | float | Fraction | Decimal
 
 MIN_MICROS: Final = -(2**63)
 MAX_MICROS: Final = 2**63 - 1
@@ -174,7 +174,7 @@ def _parse(text: str) -> int:
                 raise _parse_error(text, "years and months have no fixed length")
             raise _parse_error(text)
         total = Fraction(0)
-        for group, unit in zip(m.groups()[1:], _ISO_UNITS):
+        for group, unit in zip(m.groups()[1:], _ISO_UNITS, strict=True):
             if group is not None:
                 total += _number(group, text) * unit
         if m.group(1) == "-":

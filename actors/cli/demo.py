@@ -183,7 +183,7 @@ def _summary(receiver: Receiver, sent: int, view: View) -> int:
     gaps = out_of_order = 0
     for items in by_type.values():
         seqs = [a.seq for a in items if a.seq is not None]
-        for x, y in zip(seqs, seqs[1:]):
+        for x, y in zip(seqs, seqs[1:], strict=False):
             if y < x:
                 out_of_order += 1
             elif y > x + 1:

@@ -115,7 +115,7 @@ def test_misfire_skip_resumes_at_the_next_future_firing() -> None:
 
 
 def test_misfire_catch_up_runs_each_missed_firing_up_to_the_limit() -> None:
-    app, s, sid = _downtime(MemoryStore(), "catch_up", catch_up_limit=4)
+    _app, s, sid = _downtime(MemoryStore(), "catch_up", catch_up_limit=4)
     try:
         info = s.get_schedule(sid)
         assert info is not None

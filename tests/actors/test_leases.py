@@ -41,7 +41,7 @@ def spy_leases(sched: Scheduler) -> tuple[list[tuple[int, int, int]], threading.
 
     def lease(run: list[int]) -> None:
         it = iter(run)
-        made.extend(zip(it, it, it))
+        made.extend(zip(it, it, it, strict=True))
         event.set()
         real_lease(run)
 
@@ -131,7 +131,7 @@ def test_a_long_execution_does_not_hold_back_the_deadlines_leased_after_it(
     for sid in (a, b):
         info = real.get_schedule(sid)
         assert info is not None and info.execution_count == 1 and info.missed_count == 0
-    late = [r for r in real.get_execution_metrics() if r.schedule_id == b][0]
+    late = next(r for r in real.get_execution_metrics() if r.schedule_id == b)
     assert late.start_time >= late.scheduled_time
 
 
@@ -160,7 +160,7 @@ def test_stop_wakes_a_sleeping_lease(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(clock_actor, "LEASE_AHEAD_US", 5_000_000)  # a lease sleeps up to 5 s
     before = set(threading.enumerate())
     sched = Scheduler().start()
-    made, leased = spy_leases(sched)
+    _made, leased = spy_leases(sched)
     calls: list[int] = []
     sched.schedule_at_interval(calls.append, (1,), 6)
     sched.schedule_at_interval(calls.append, (2,), 6.001)  # the same run: it is dropped whole
@@ -357,7 +357,7 @@ def test_a_long_nap_wakes_early_and_naps_the_rest(real: Scheduler, monkeypatch: 
     assert all(n <= 2 * runtime.NAP_MARGIN_US / 1e6 for n in naps[1:])
     assert len(ran) == 1
     assert real.wait_idle(10)
-    result = [r for r in real.get_execution_metrics() if r.schedule_id == sid][0]
+    result = next(r for r in real.get_execution_metrics() if r.schedule_id == sid)
     assert result.start_time >= result.scheduled_time  # never early
 
 

@@ -79,7 +79,7 @@ def test_constructor_type_errors() -> None:
 
 
 def test_unknown_zone_names_it() -> None:
-    with pytest.raises(ValueError, match="'Mars/Base'.*Europe/Paris"):
+    with pytest.raises(ValueError, match=r"'Mars/Base'.*Europe/Paris"):
         Timestamp(0, "Mars/Base")
     with pytest.raises(ValueError, match="'Nowhere/Land'"):
         Timestamp(0).to_timezone("Nowhere/Land")
