@@ -79,7 +79,7 @@ def _ratio(value: object, what: str) -> tuple[int, int]:
 def _scaled(value: object, unit: int, what: str) -> int:
     """Return value * unit rounded half-to-even to an int (exact)."""
     if value.__class__ is int:
-        return value * unit  # type: ignore[operator]
+        return value * unit
     num, den = _ratio(value, what)
     if den == 1:
         return num * unit
@@ -398,7 +398,7 @@ class Duration:
 
     def __mul__(self, other: Number) -> Duration:
         if other.__class__ is int:
-            r = self._us * other  # type: ignore[operator]
+            r = self._us * other
             if -0x8000000000000000 <= r <= 0x7FFFFFFFFFFFFFFF:
                 d = _new(Duration)
                 d._us = r

@@ -375,8 +375,8 @@ class ScheduleAt:
             "at_interval(), daily() or cron()"
         )
 
-    __setattr__ = _immutable  # type: ignore[assignment]
-    __delattr__ = _immutable  # type: ignore[assignment]
+    __setattr__ = _immutable
+    __delattr__ = _immutable
 
     # ------------------------------------------------------------------ factories
 

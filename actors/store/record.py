@@ -234,7 +234,8 @@ def _plain(v: Any, depth: int) -> bool:
             return False
         return True
     if t is int:
-        return _INT_MIN <= v <= _INT_MAX
+        i: int = v
+        return _INT_MIN <= i <= _INT_MAX
     if t in _SCALARS:
         return True
     if depth >= _MAX_DEPTH:
