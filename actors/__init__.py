@@ -6,6 +6,7 @@ re-arms; a supervisor actor keeps statistics, runs callbacks and restarts what
 crashes. `Scheduler` is the facade that spawns and messages them.
 """
 
+from actors.firing import Firing, current_firing
 from actors.functions import schedule_at, schedule_once, schedule_repeating
 from actors.policy import Retry
 from actors.protocol import Protocol, protocol
@@ -17,9 +18,11 @@ from actors.scheduler import Scheduler
 
 __all__ = [
     "Cancel",
+    "Firing",
     "Pause",
     "Protocol",
     "MemoryStore",
+    "PostgresStore",
     "Resume",
     "Retry",
     "SQLiteStore",
@@ -33,8 +36,18 @@ __all__ = [
     "Tick",
     "Update",
     "UpdateCallbackError",
+    "current_firing",
     "protocol",
     "schedule_at",
     "schedule_once",
     "schedule_repeating",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # PostgresStore on first use: psycopg is an optional dependency (tickwork[postgres]).
+    if name == "PostgresStore":
+        from actors.store.postgres import PostgresStore
+
+        return PostgresStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

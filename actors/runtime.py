@@ -22,6 +22,7 @@ from timekit import Clock, Duration, ScheduleAt, SystemClock, Timestamp, Virtual
 from actors.activity import Activity
 from actors.clock_actor import FLUSH, STEP, ClockActor, arm, arm_timeout, disarm
 from actors.executor import ExecutionPool
+from actors.firing import _CURRENT, Firing
 from actors.messages import Tick, _Done
 from actors.pool import Dispatcher, run_turn
 from actors.results import ScheduleStatus
@@ -102,6 +103,8 @@ class Runtime:
         #: Durable schedules changed by their actors, written by the supervisor in batches.
         self.dirty: dict[int, ScheduleState] = {}
         self.store_frozen = False
+        #: With a shared store: this process's `actors.cluster.Cluster` (claims firings).
+        self.cluster: Any = None
         #: What the supervisor held when stop() finished with it (None before, or if it was gone).
         self.final_stats: dict[str, Any] | None = None
         self.final_history: list[Any] | None = None
@@ -440,6 +443,13 @@ class Runtime:
         if not go:
             self._deliver(s, _Done(generation, scheduled, 0, 0, True, None, None, True, exec_no))
             return
+        firing = None
+        if self.cluster is not None and s.durable:
+            # Shared store: claim the firing first (fenced); not ours to run, or done already: skipped.
+            firing = self.cluster.claim(s, scheduled)
+            if firing is None:
+                self._deliver(s, _Done(generation, scheduled, 0, 0, True, None, None, True, exec_no))
+                return
         wall = s.wall
         # Never before the previous execution ended (matters in virtual time, where
         # a coalesced firing is delivered at its own, earlier, instant).
@@ -453,7 +463,9 @@ class Runtime:
             self._run_async(s, scheduled, generation, started, exec_no)
             return
         try:
-            if s.kind != "call":
+            if firing is not None:
+                value = self._run_claimed(s, firing)
+            elif s.kind != "call":
                 value = self._work(s)
             elif s.kwargs:
                 value = s.fn(*s.args, **s.kwargs)  # type: ignore[misc]
@@ -486,6 +498,15 @@ class Runtime:
                         self._book_later()
                 return
         self._deliver(s, done)
+
+    def _run_claimed(self, s: ScheduleState, firing: Firing) -> Any:
+        """Call a claimed firing's target with `current_firing` set, then record it completed."""
+        token = _CURRENT.set(firing)
+        try:
+            return self._work(s)
+        finally:
+            _CURRENT.reset(token)
+            self.cluster.completed(firing)
 
     def _book(self, results: list[tuple[ScheduleState, _Done]]) -> None:
         """Book ``results`` in order (a leased thread's deferred ones) and empty it."""
@@ -689,6 +710,8 @@ class Runtime:
             ok = False
         ok = self._clock_actor.join(left()) and ok
         ok = self._supervisor.join(left()) and ok
+        if self.cluster is not None:
+            self.cluster.stop()  # after the last write: the others take its partitions over now
         if self.store is not None:
             try:
                 self.store.flush()

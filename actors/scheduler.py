@@ -146,7 +146,7 @@ class Scheduler:
         self._lock = threading.RLock()
         self._rt: Runtime | None = None
         self._stopped = False
-        self._ids = itertools.count(1)
+        self._ids: Iterator[int] = itertools.count(1)
         self._targets: dict[str, Callable[..., Any]] = {}
         if store is not None and not isinstance(store, Store):
             raise TypeError(f"store must be an actors.store.Store (SQLiteStore, MemoryStore), not {type(store).__name__}")
@@ -169,8 +169,7 @@ class Scheduler:
     def start(self) -> Scheduler:
         """Spawn the actors (idempotent). Scheduling methods start it on first use."""
         with self._lock:
-            if self._stopped:
-                raise RuntimeError("this scheduler was stopped; create a new Scheduler")
+            self._refuse_if_stopped()
             if self._rt is None:
                 store = self._store
                 if store is not None:
@@ -188,9 +187,53 @@ class Scheduler:
                     seed=self._seed,
                 )
                 self._rt = rt
-                if store is not None:
+                if store is not None and getattr(store, "shared", False):
+                    self._join(rt, store)  # several processes share it: only owned partitions run here
+                elif store is not None:
                     self._restore(rt, store)
         return self
+
+    def _join(self, rt: Runtime, store: Any) -> None:
+        """Join a shared store's group (`actors.cluster`): ids come from the store, and the
+        schedules of the partitions this process takes are restored."""
+        from actors.cluster import Cluster
+
+        self._ids = iter(store.next_id, 0)
+        rt.cluster = Cluster(store, rt, self._targets.get, self._lock, self._name, self._apply_remote)
+        try:
+            self.restored = (rt.cluster.start(), [])
+        except BaseException:
+            rt.cluster = None
+            rt.shutdown(1.0)
+            self._rt = None
+            raise
+
+    def _apply_remote(self, sid: int, op: str, args: dict[str, Any]) -> bool:
+        """A change asked for by another process of the group, to a schedule run here."""
+        if op == "pause":
+            return self.pause(sid)
+        if op == "resume":
+            return self.resume(sid)
+        if op == "reschedule":
+            return self.reschedule(sid, ScheduleAt.from_dict(args["trigger"]))
+        if op == "update":
+            if "trigger" in args:
+                args["trigger"] = ScheduleAt.from_dict(args["trigger"])
+            if "args" in args:
+                args["args"] = tuple(args["args"])
+            if "interval_us" in args:
+                args["interval"] = Duration(args.pop("interval_us"))
+            return self.update(sid, **args)
+        raise ValueError(f"unknown change {op!r}")
+
+    def _remote(self, sid: int, op: str, args: dict[str, Any]) -> bool:
+        """``op`` on a schedule this process does not run: its owner applies it (False if
+        no such schedule is stored)."""
+        rt = self._rt
+        cluster = None if rt is None else rt.cluster
+        if cluster is None or cluster.record(sid) is None:
+            return False
+        return bool(cluster.command(sid, op, args, _ASK_TIMEOUT))
 
     def _restore(self, rt: Runtime, store: Store) -> None:
         """Re-create every stored schedule (misfire policies applied) and re-arm it."""
@@ -269,11 +312,14 @@ class Scheduler:
     async def __aexit__(self, *exc: object) -> None:
         await asyncio.get_running_loop().run_in_executor(None, self.stop)
 
+    def _refuse_if_stopped(self) -> None:
+        if self._stopped:
+            raise RuntimeError("this scheduler was stopped; create a new Scheduler")
+
     def _runtime(self) -> Runtime:
         rt = self._rt
         if rt is None or self._stopped:
-            if self._stopped:
-                raise RuntimeError("this scheduler was stopped; create a new Scheduler")
+            self._refuse_if_stopped()
             rt = self.start()._rt
             assert rt is not None
         return rt
@@ -444,8 +490,7 @@ class Scheduler:
                     ) from None
         rt = self._runtime()
         with self._lock:
-            if self._stopped:
-                raise RuntimeError("this scheduler was stopped; create a new Scheduler")
+            self._refuse_if_stopped()
             now = rt.now_us(not trigger.is_interval())
             first, trigger = rt.first_due(trigger, now)
             if first_due is not None:
@@ -471,6 +516,8 @@ class Scheduler:
             if first is None:
                 state.status = ScheduleStatus.COMPLETED
             rt.persist_now(state)  # durable ones are stored before anything runs (or it raises)
+            if rt.cluster is not None and state.durable and not rt.cluster.adopt_new(sid):
+                return sid  # stored; its partition's owner (another process) runs it
             rt.states[sid] = state
             rt.spawn(state)
         return sid
@@ -607,8 +654,7 @@ class Scheduler:
 
     def _ask(self, s: ScheduleState, message: Any) -> Any:
         """Ask a schedule's actor, riding out a restart by the supervisor."""
-        if self._stopped:
-            raise RuntimeError("this scheduler was stopped; create a new Scheduler")
+        self._refuse_if_stopped()
         deadline = time.monotonic() + _ASK_TIMEOUT
         while True:
             try:
@@ -645,7 +691,8 @@ class Scheduler:
         nothing changed (it is still active, here and in the store)."""
         s = self._state(schedule_id)
         if s is None:
-            return False
+            cluster = self._rt.cluster if self._rt is not None else None
+            return False if cluster is None else cluster.cancel(schedule_id)  # another process runs it
         rt = self._runtime()
         rec = None
         if rt.stores(s):
@@ -668,7 +715,10 @@ class Scheduler:
         return True
 
     def cancel_all(self) -> int:
-        """Cancel every active schedule; returns how many were cancelled."""
+        """Cancel every active schedule; returns how many were cancelled.
+
+        RuntimeError after `stop` (as `cancel_schedule`)."""
+        self._refuse_if_stopped()
         rt = self._rt
         if rt is None:
             return 0
@@ -680,14 +730,14 @@ class Scheduler:
         trigger = to_trigger(when)
         s = self._state(schedule_id)
         if s is None:
-            return False
+            return self._remote(schedule_id, "reschedule", {"trigger": trigger.to_dict()})
         return self._ask_and_store(s, Update(trigger=trigger))
 
     def update(self, schedule_id: int, **changes: Any) -> bool:
         """Apply an `Update` (trigger=, interval=, args=, kwargs=, message=)."""
         s = self._state(schedule_id)
         if s is None:
-            return False
+            return self._remote(schedule_id, "update", _remote_changes(changes))
         if "trigger" in changes and changes["trigger"] is not None:
             changes["trigger"] = to_trigger(changes["trigger"])
         if changes.get("args") is not None:
@@ -699,16 +749,19 @@ class Scheduler:
     def pause(self, schedule_id: int) -> bool:
         """Stop firing until `resume`; False if unknown or not pending/running."""
         s = self._state(schedule_id)
-        return False if s is None else self._ask_and_store(s, Pause())
+        return self._remote(schedule_id, "pause", {}) if s is None else self._ask_and_store(s, Pause())
 
     def resume(self, schedule_id: int) -> bool:
         """Resume a paused schedule at its next firing after now."""
         s = self._state(schedule_id)
-        return False if s is None else self._ask_and_store(s, Resume())
+        return self._remote(schedule_id, "resume", {}) if s is None else self._ask_and_store(s, Resume())
 
     def get_schedule(self, schedule_id: int) -> ScheduleInfo | None:
         """A snapshot of one schedule, or None if unknown."""
         s = self._state(schedule_id)
+        if s is None and self._rt is not None and self._rt.cluster is not None:
+            rec = self._rt.cluster.record(schedule_id)  # run by another process: as stored
+            s = None if rec is None else persist.from_record(rec, self._targets.get, self._rt.now_us(True))
         return None if s is None else _snapshot(s)
 
     def list_schedules(self, status: ScheduleStatus | None = None, name: str | None = None) -> list[ScheduleInfo]:
@@ -716,9 +769,14 @@ class Scheduler:
         rt = self._rt
         if rt is None:
             return []
+        states = list(rt.states.values())
+        if rt.cluster is not None:  # with those other processes run, as stored
+            now = rt.now_us(True)
+            local = set(rt.states)
+            states += [persist.from_record(r, self._targets.get, now) for r in rt.cluster.records() if r.id not in local]
         return [
             _snapshot(s)
-            for s in sorted(list(rt.states.values()), key=lambda x: x.id)
+            for s in sorted(states, key=lambda x: x.id)
             if (status is None or s.status is status) and (name is None or s.name == name)
         ]
 
@@ -735,7 +793,10 @@ class Scheduler:
         return Timestamp.from_micros(min(dues)) if dues else None
 
     def clear_completed_schedules(self) -> int:
-        """Forget completed, failed and cancelled schedules; returns how many."""
+        """Forget completed, failed and cancelled schedules; returns how many.
+
+        RuntimeError after `stop`: the final state stays readable (`get_schedule`)."""
+        self._refuse_if_stopped()
         rt = self._rt
         if rt is None:
             return 0
@@ -828,6 +889,27 @@ def _ts(us: int | None) -> Timestamp | None:
 
 def _dur(us: int | None) -> Duration | None:
     return None if us is None else Duration(us)
+
+
+def _remote_changes(changes: dict[str, Any]) -> dict[str, Any]:
+    """`Scheduler.update`'s changes as plain data for another process of the group."""
+    out: dict[str, Any] = {}
+    for key, value in changes.items():
+        if value is None:
+            continue
+        if key == "trigger":
+            out[key] = to_trigger(value).to_dict()
+        elif key == "interval":
+            out["interval_us"] = to_trigger(value).every.micros
+        elif key in ("args", "kwargs"):
+            check_encodable(list(value) if key == "args" else (), value if key == "kwargs" else None)
+            out[key] = list(value) if key == "args" else dict(value)
+        else:
+            raise ValueError(
+                f"update({key}=...) of a schedule another process runs is not supported: "
+                "pass trigger=, args= or kwargs=, or call it in the process that runs it"
+            )
+    return out
 
 
 def _snapshot(s: ScheduleState) -> ScheduleInfo:

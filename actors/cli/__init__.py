@@ -52,6 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run a spec's schedules until Ctrl-C (durable: a restart resumes)")
     r.add_argument("spec", metavar="SPEC.toml")
     r.add_argument("--state", metavar="FILE", help="SQLite state file (default: SPEC.state.db next to the spec)")
+    r.add_argument("--store", metavar="DSN",
+                   help="a PostgreSQL store (postgresql://...) shared by replicas of the spec, instead of --state")
+    r.add_argument("--group", metavar="NAME", default="default", help="the group within --store (default 'default')")
+    r.add_argument("--lease-ttl", metavar="SECONDS", type=_seconds, default=10.0,
+                   help="with --store: a silent replica's schedules move to the others after this long (default 10)")
     r.add_argument("--duration", metavar="SECONDS", type=_seconds, help="stop after this long (default: until Ctrl-C)")
     r.add_argument("--plain", action="store_true", help="summary lines instead of the live table, even on a terminal")
     r.add_argument("--interval", metavar="SECONDS", type=_seconds, default=1.0,
@@ -107,6 +112,7 @@ def _main(argv: Sequence[str] | None) -> int:
         if args.command == "run":
             return commands.run(
                 args.spec, state=args.state, duration=args.duration, out=out, err=err,
+                store=args.store, group=args.group, lease_ttl=args.lease_ttl,
                 plain=args.plain, interval=args.interval, prune=args.prune,
             )
         from actors.cli import demo

@@ -27,7 +27,7 @@ from actors.cli.display import LIMIT, more, safe, shown
 from actors.cli.runner import Runner, WouldCancel
 from actors.cli.spec import ScheduleSpec, SpecError, load_spec
 from actors.cli.view import View, make_view
-from actors.store import SQLiteStore, StoreError
+from actors.store import SQLiteStore, Store, StoreError
 
 __all__ = ["check", "default_state_path", "isatty", "parse_seconds", "run", "run_view", "stop_on_signals"]
 
@@ -198,14 +198,19 @@ def run(
     plain: bool = False,
     interval: float = 1.0,
     prune: bool = False,
+    store: str | None = None,
+    group: str = "default",
+    lease_ttl: float = 10.0,
 ) -> int:
-    """``tickwork run``: run the spec's schedules, durable in a SQLite state file.
+    """``tickwork run``: run the spec's schedules, durable in a SQLite state file (or,
+    with ``store``, a PostgreSQL store shared by every replica of the spec).
     Stored schedules the spec does not have are cancelled only with ``prune``."""
     try:
         spec = load_spec(spec_path)
     except SpecError as exc:
         return _report_spec_error(exc, err)
     state_path = Path(state) if state else default_state_path(spec_path)
+    store_text = f"group {group!r}" if store else str(state_path)
     # A stdout sink writing into a pipe keeps stdout for the messages' JSON lines
     # alone: the rest goes to stderr. On a terminal the live table shares stdout.
     has_stdout_sink = any(s.sink.kind == "stdout" for s in spec.schedules)
@@ -213,20 +218,22 @@ def run(
     stop = threading.Event()
     with stop_on_signals(stop):  # a Ctrl-C while restoring stops right after the start
         try:
-            runner = Runner(spec, SQLiteStore(state_path), stop=stop)
+            backend = _postgres(store, group, lease_ttl) if store else SQLiteStore(state_path)
+            runner = Runner(spec, backend, stop=stop)
             rec = runner.start(prune=prune)
         except WouldCancel as exc:
             err.write(f"tickwork: {safe(exc)}.\nnothing was started.\n")
             err.flush()
             return EXIT_SPEC
-        except (StoreError, OSError, ValueError) as exc:
-            err.write(f"tickwork: cannot use the state file {safe(state_path)}: {safe(exc)}\n")
+        except (StoreError, OSError, ValueError, ImportError) as exc:
+            what = "store" if store else "state file"
+            err.write(f"tickwork: cannot use the {what} {safe(store_text)}: {safe(exc)}\n")
             err.flush()
             return EXIT_FAILED
         try:
             info.write(
                 f"tickwork: running {safe(spec.source)}: {len(spec.schedules)} schedule(s); "
-                f"state {safe(state_path)}: {rec.summary()}\n"
+                f"state {safe(store_text)}: {rec.summary()}\n"
             )
             listed, hidden = shown(spec.schedules)
             for s in listed:
@@ -237,7 +244,7 @@ def run(
                 info.write(f"  {more(hidden)}\n")
             info.flush()
             live = not plain and isatty(info)
-            view = make_view(runner, info, live=live, period=interval, footer=f"state {state_path}")
+            view = make_view(runner, info, live=live, period=interval, footer=f"state {safe(store_text)}")
             how = run_view(view, stop, duration)
         finally:
             runner.stop()
@@ -254,6 +261,12 @@ def run(
         err.flush()
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _postgres(dsn: str, group: str, lease_ttl: float) -> Store:
+    from actors.store.postgres import PostgresStore  # needs tickwork[postgres]
+
+    return PostgresStore(dsn, group=group, lease_ttl=lease_ttl)
 
 
 def isatty(stream: IO[str]) -> bool:

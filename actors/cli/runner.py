@@ -123,6 +123,8 @@ class Runner:
         self.sinks: dict[str, Sink] = {}
         self.ids: dict[str, int] = {}
         self._counts: dict[str, int] = {s.name: 0 for s in spec.schedules}
+        #: A store shared by replicas (PostgresStore) numbers the sends for all of them.
+        self._shared_count = getattr(store, "increment", None)
         self._ready = threading.Event()
         self._aborted = False
         self.started = time.monotonic()
@@ -267,7 +269,10 @@ class Runner:
         s = self._by_name.get(name)
         if s is None:
             return None  # a stored schedule no longer in the spec (being cancelled)
-        n = self._counts[name] = self._counts[name] + 1
+        if self._shared_count is not None:
+            n = self._counts[name] = self._shared_count(f"send:{name}")
+        else:
+            n = self._counts[name] = self._counts[name] + 1
         msg = s.build(n, self.sched.now().micros)
         try:
             self.sinks[s.sink.key].send(name, msg, self.spec.protocol)

@@ -18,7 +18,8 @@
 Modules: `record` (`StoredSchedule`, `encode_record` / `decode_record`,
 `check_encodable`), `base` (`Store`, `LoadResult`; the semantics every store
 shares), `memory` (`MemoryStore`), `sqlite` (`SQLiteStore`: durability and locking),
-`errors`.
+`errors`; `postgres` (`PostgresStore`, shared by several processes: imported on first
+use, as it needs the optional psycopg: ``pip install tickwork[postgres]``).
 
 Wiring into a runtime (suggested):
 
@@ -69,6 +70,7 @@ __all__ = [
     "CorruptRecord",
     "LoadResult",
     "MemoryStore",
+    "PostgresStore",
     "SQLiteStore",
     "Store",
     "StoreError",
@@ -79,3 +81,12 @@ __all__ = [
     "encode_record",
     "restore_trigger",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # PostgresStore on first use: psycopg is an optional dependency (tickwork[postgres]).
+    if name == "PostgresStore":
+        from actors.store.postgres import PostgresStore
+
+        return PostgresStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -36,7 +36,7 @@ import msgspec
 from actors.store.errors import CorruptRecord, StoreError, StoreLockedError
 from actors.store.record import StoredSchedule, decode_record, encode_record
 
-__all__ = ["LoadResult", "Store"]
+__all__ = ["LoadResult", "Store", "decode_rows"]
 
 
 class LoadResult(msgspec.Struct, frozen=True):
@@ -46,6 +46,23 @@ class LoadResult(msgspec.Struct, frozen=True):
     schedules: list[StoredSchedule]
     #: ``(row id, reason)`` for each row that did not decode (skipped, left in place).
     corrupt: list[tuple[int, str]]
+
+
+def decode_rows(rows: list[tuple[int, Any]]) -> LoadResult:
+    """Decode stored ``(id, data)`` rows: the good records, and why each bad one is skipped."""
+    good: list[StoredSchedule] = []
+    bad: list[tuple[int, str]] = []
+    for rid, data in rows:
+        try:
+            rec = decode_record(data)
+        except CorruptRecord as exc:
+            bad.append((rid, str(exc)))
+            continue
+        if rec.id != rid:
+            bad.append((rid, f"the record says id {rec.id}, stored under id {rid}"))
+            continue
+        good.append(rec)
+    return LoadResult(good, bad)
 
 
 #: A pending change: the record's bytes, or None for a delete.
@@ -158,19 +175,7 @@ class Store(ABC):
         with self._lock:
             self._require_open()
             rows = self._rows()
-        good: list[StoredSchedule] = []
-        bad: list[tuple[int, str]] = []
-        for rid, data in rows:
-            try:
-                rec = decode_record(data)
-            except CorruptRecord as exc:
-                bad.append((rid, str(exc)))
-                continue
-            if rec.id != rid:
-                bad.append((rid, f"the record says id {rec.id}, stored under id {rid}"))
-                continue
-            good.append(rec)
-        return LoadResult(good, bad)
+        return decode_rows(rows)
 
     def next_id(self) -> int:
         """A new schedule id (>= 1): never returned before, never stored before, across

@@ -401,6 +401,14 @@ def test_calls_after_stop_raise(clock: VirtualClock) -> None:
         s.cancel_schedule(sid)
     with pytest.raises(RuntimeError, match="stopped"):
         s.start()
+    # Bulk calls too (cancel_all returned 0; clear_completed_schedules forgot the
+    # final state that get_schedule promises to keep answering with).
+    with pytest.raises(RuntimeError, match="stopped"):
+        s.cancel_all()
+    with pytest.raises(RuntimeError, match="stopped"):
+        s.clear_completed_schedules()
+    info = s.get_schedule(sid)
+    assert info is not None and info.status is ScheduleStatus.CANCELLED
 
 
 def test_two_schedulers_are_independent(clock: VirtualClock) -> None:

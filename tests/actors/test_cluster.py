@@ -1,0 +1,382 @@
+"""Several schedulers sharing one PostgresStore group, against a real server: partition
+leases, fenced claims, takeover, and a chaos run of 3 processes (SIGKILL, SIGSTOP)."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+import types
+from collections import Counter
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from actors import Scheduler, current_firing
+from actors.store import StoredSchedule
+from timekit import Duration, ScheduleAt
+
+psycopg = pytest.importorskip("psycopg")
+from actors.store.postgres import PostgresStore  # noqa: E402 - only once psycopg is known to be there
+
+CHILD = Path(__file__).with_name("cluster_child.py")
+
+
+def grid_gaps(points: list[int], every_us: int) -> list[int]:
+    return [b - a for a, b in itertools.pairwise(points) if b - a != every_us]
+
+
+def test_two_schedulers_split_the_partitions_and_take_over_without_gaps(pg_dsn: str, pg_group: str) -> None:
+    seen: list[tuple[str, int, int, int, int]] = []
+    lock = threading.Lock()
+
+    def member(tag: str) -> Scheduler:
+        s = Scheduler(store=PostgresStore(pg_dsn, group=pg_group, lease_ttl=1.0, partitions=8), name=tag)
+
+        def tick(_i: int) -> None:
+            f = current_firing()
+            assert f is not None
+            with lock:
+                seen.append((tag, f.schedule_id, f.grid_point.micros, f.attempt, f.epoch))
+
+        s.register("tick", tick)
+        s.start()
+        return s
+
+    a = member("a")
+    ids = [a.schedule("tick", (i,), 0.05, misfire="catch_up", catch_up_limit=1000) for i in range(8)]
+    b = member("b")
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and len(b._rt.cluster.owned) < 4:
+        time.sleep(0.05)
+    assert len(a._rt.cluster.owned) == len(b._rt.cluster.owned) == 4  # rebalanced: 8 / 2
+    time.sleep(0.5)
+    with lock:
+        both = {tag for tag, *_ in seen[-40:]}
+    assert both == {"a", "b"}  # each runs the schedules of its own partitions
+    assert a.stop()
+    time.sleep(1.0)  # a let go at stop: b takes a's partitions at its next heartbeat
+    assert len(b._rt.cluster.owned) == 8
+    assert b.stop()
+    runs = Counter((sid, grid) for _, sid, grid, _, _ in seen)
+    assert max(runs.values()) == 1  # no firing ran twice
+    for sid in ids:
+        points = sorted(grid for _, s, grid, _, _ in seen if s == sid)
+        assert len(points) > 20 and grid_gaps(points, 50_000) == []  # none lost, across the handover
+
+
+def test_schedules_run_by_another_process_are_visible_and_cancellable(pg_dsn: str, pg_group: str) -> None:
+    runs: Counter[int] = Counter()
+    lock = threading.Lock()
+
+    def member(tag: str) -> Scheduler:
+        s = Scheduler(store=PostgresStore(pg_dsn, group=pg_group, lease_ttl=1.0, partitions=2), name=tag)
+
+        def tick() -> None:
+            f = current_firing()
+            assert f is not None
+            with lock:
+                runs[f.schedule_id] += 1
+
+        s.register("tick", tick)
+        s.start()
+        return s
+
+    a = member("a")
+    b = member("b")
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and len(b._rt.cluster.owned) < 1:
+            time.sleep(0.05)
+        ids = [a.schedule("tick", (), 0.05, name=f"s{i}") for i in range(4)]
+        theirs = [sid for sid in ids if a.get_schedule(sid) is not None and not a._rt.cluster.owns(sid)]
+        assert len(theirs) == 2  # created here, run by b
+        assert {i.id for i in a.list_schedules()} == {i.id for i in b.list_schedules()} == set(ids)
+        time.sleep(0.5)
+        with lock:
+            assert all(runs[sid] > 3 for sid in ids)  # b picked them up (NOTIFY) and runs them
+        # pause / resume / reschedule / update from a: b applies them before a hears True
+        assert a.pause(theirs[1])
+        assert b.get_schedule(theirs[1]).status.value == "paused"  # type: ignore[union-attr]
+        assert a.get_schedule(theirs[1]).status.value == "paused"  # type: ignore[union-attr]  # stored
+        with lock:
+            paused_at = runs[theirs[1]]
+        time.sleep(0.3)
+        with lock:
+            assert runs[theirs[1]] <= paused_at + 1
+        assert not a.pause(theirs[1])  # paused already: b says no
+        assert a.resume(theirs[1])
+        assert a.reschedule(theirs[1], 0.04)
+        assert b.get_schedule(theirs[1]).trigger.every == Duration.from_millis(40)  # type: ignore[union-attr]
+        assert a.update(theirs[1], interval=0.05)
+        assert b.get_schedule(theirs[1]).trigger.every == Duration.from_millis(50)  # type: ignore[union-attr]
+        with pytest.raises(ValueError, match="not supported"):
+            a.update(theirs[1], message=object())
+        assert not a.pause(999_999)  # no such schedule anywhere
+        assert a.cancel_schedule(theirs[0])
+        with lock:
+            after = runs[theirs[0]]
+        assert not a.cancel_schedule(theirs[0])  # once
+        info = a.get_schedule(theirs[0])
+        assert info is not None and info.status.value == "cancelled"
+        time.sleep(0.6)
+        with lock:
+            assert runs[theirs[0]] <= after + 1  # at most a firing claimed before the cancel committed
+            assert runs[theirs[1]] > paused_at
+        binfo = b.get_schedule(theirs[0])
+        assert binfo is not None and binfo.status.value == "cancelled"  # the owner applied it
+    finally:
+        a.stop()
+        b.stop()
+
+
+def test_claims_are_fenced_by_partition_epoch_and_retried_after_takeover(pg_dsn: str, pg_group: str) -> None:
+    with PostgresStore(pg_dsn, group=pg_group, partitions=4) as store, psycopg.connect(pg_dsn, autocommit=True) as c:
+
+        def hold(member: str | None, epoch: int, seconds: float) -> None:
+            c.execute(
+                "UPDATE tickwork_partitions SET owner = %s, epoch = %s, "
+                "expires_at = now() + make_interval(secs => %s) WHERE grp = %s AND part = 1",
+                (member, epoch, seconds, pg_group),
+            )
+
+        hold("A", 1, 30)
+        assert store.claim("A", [(5, 100, 1), (9, 100, 1)]) == {(5, 100): (1, 1), (9, 100): (1, 1)}
+        assert store.claim("A", [(5, 100, 1)]) == {}  # already claimed at this epoch
+        assert store.claim("B", [(5, 200, 1)]) == {}  # B does not hold partition 1
+        assert store.claim("A", [(6, 100, 1)]) == {}  # A holds partition 1, not 2
+        store.complete([(9, 100, 1)])
+        hold("B", 2, 30)  # A's lease lapsed; B took over: epoch 2
+        assert store.claim("A", [(5, 300, 1)]) == {}  # the zombie is fenced
+        # B re-runs the firing A claimed and never completed (attempt 2), not the completed one
+        assert store.claim("B", [(5, 100, 2), (9, 100, 2)]) == {(5, 100): (2, 2)}
+        hold("B", 2, -1)  # expired: even the holder may not claim
+        assert store.claim("B", [(5, 400, 2)]) == {}
+
+
+def test_a_fenced_member_cannot_overwrite_schedules(pg_dsn: str, pg_group: str) -> None:
+    rec = StoredSchedule(
+        id=3, name="x", target="t", trigger=ScheduleAt.at_interval(Duration.from_seconds(1)).to_dict(), created_us=1,
+        next_due_us=2,
+    )
+    with PostgresStore(pg_dsn, group=pg_group, partitions=2) as store, psycopg.connect(pg_dsn, autocommit=True) as c:
+        store.put(rec)
+        c.execute(
+            "UPDATE tickwork_partitions SET owner = 'B', epoch = 1, expires_at = now() + interval '30 s' "
+            "WHERE grp = %s AND part = 1",
+            (pg_group,),
+        )
+        store.fence_member = "A"  # A lost partition 1 to B
+        store.put(msgspec.structs.replace(rec, execution_count=9))
+        store.delete([3])
+        assert store.load().schedules == [rec]  # neither landed
+        store.fence_member = "B"
+        store.put(msgspec.structs.replace(rec, execution_count=9))
+        assert store.load().schedules[0].execution_count == 9
+
+
+def test_chaos_three_processes_sigkill_and_sigstop(pg_dsn: str, pg_group: str) -> None:
+    """3 members; 20 random faults (SIGKILL + restart, or SIGSTOP past the lease then
+    SIGCONT: a zombie) while 6 schedules fire every 100 ms. No grid point is lost, no
+    claim runs twice, and re-runs (a claim whose process died before completing it) are
+    told apart by current_firing().attempt / epoch."""
+    ttl = 1.0
+    every_us = 100_000
+    rng = random.Random(int(os.environ.get("TICKWORK_CHAOS_SEED", "18")))
+    with psycopg.connect(pg_dsn, autocommit=True) as c:
+        c.execute(
+            "CREATE TABLE IF NOT EXISTS tickwork_test_runs (grp text, sid bigint, grid_us bigint, attempt int, "
+            "epoch bigint, pid int, at timestamptz DEFAULT clock_timestamp())"
+        )
+    creator = Scheduler(store=PostgresStore(pg_dsn, group=pg_group, lease_ttl=ttl))
+    creator.register("run", lambda *a: None)
+    ids = [creator.schedule("run", (i,), every_us / 1e6, misfire="catch_up", catch_up_limit=10_000) for i in range(6)]
+    assert creator.stop()  # stored; it lets go of every partition
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path.cwd()), os.environ.get("PYTHONPATH", "")])}
+
+    def spawn() -> subprocess.Popen[str]:
+        p = subprocess.Popen(
+            [sys.executable, str(CHILD), pg_dsn, pg_group, str(ttl)], stdout=subprocess.PIPE, text=True, env=env
+        )
+        assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+        return p
+
+    procs = [spawn() for _ in range(3)]
+    kills = stops = 0
+    # A client in the group makes acknowledged changes meanwhile (it also runs its share,
+    # logging like the others; it is never killed).
+    client = Scheduler(store=PostgresStore(pg_dsn, group=pg_group, lease_ttl=ttl), name="client")
+    client_conn = psycopg.connect(pg_dsn, autocommit=True)
+    client_lock = threading.Lock()
+
+    def client_run(*_a: object) -> None:
+        f = current_firing()
+        assert f is not None
+        with client_lock:
+            client_conn.execute(
+                "INSERT INTO tickwork_test_runs (grp, sid, grid_us, attempt, epoch, pid) VALUES (%s, %s, %s, %s, %s, %s)",
+                (pg_group, f.schedule_id, f.grid_point.micros, f.attempt, f.epoch, os.getpid()),
+            )
+
+    client.register("run", client_run)
+    client.start()
+    created: list[int] = []
+    cancelled: dict[int, float] = {}  # id -> when cancel returned True (epoch seconds)
+    paused: list[int] = []
+    try:
+        time.sleep(1.0)
+        for _ in range(20):
+            sid = client.schedule("run", ("extra",), 0.2)
+            created.append(sid)
+            if len(created) >= 2 and len(created) % 2 == 0:
+                assert client.cancel_schedule(created[-2])
+                cancelled[created[-2]] = time.time()
+            elif len(created) >= 3:
+                assert client.pause(created[-2])  # applied by its owner (after a takeover, if need be)
+                paused.append(created[-2])
+            i = rng.randrange(3)
+            if rng.random() < 0.7:
+                procs[i].kill()
+                procs[i].wait()
+                kills += 1
+                time.sleep(rng.uniform(0.1, 0.6))
+                procs[i] = spawn()
+            else:
+                procs[i].send_signal(signal.SIGSTOP)
+                stops += 1
+                time.sleep(ttl * rng.uniform(1.2, 2.0))  # past its lease: the others took over
+                procs[i].send_signal(signal.SIGCONT)
+            time.sleep(rng.uniform(0.2, 0.8))
+        time.sleep(2 * ttl)
+        end_us = int(time.time() * 1e6) - int(3 * ttl * 1e6)  # everything due by then has run
+    finally:
+        client.stop()
+        client_conn.close()
+        for p in procs:
+            p.send_signal(signal.SIGCONT)
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    with psycopg.connect(pg_dsn, autocommit=True) as c:
+        rows = c.execute(
+            "SELECT sid, grid_us, attempt, epoch, pid FROM tickwork_test_runs WHERE grp = %s", (pg_group,)
+        ).fetchall()
+        late = c.execute(
+            "SELECT sid, extract(epoch FROM max(at))::float8 FROM tickwork_test_runs WHERE grp = %s GROUP BY sid",
+            (pg_group,),
+        ).fetchall()
+    with PostgresStore(pg_dsn, group=pg_group) as check:
+        stored = {r.id: r for r in check.load().schedules}
+    # every acknowledged change kept
+    assert set(created) <= set(stored), "an acknowledged schedule was lost"
+    assert all(stored[sid].status == "cancelled" for sid in cancelled)
+    assert all(stored[sid].status == "paused" for sid in paused if sid not in cancelled)
+    last_run = dict(late)
+    for sid, at in cancelled.items():  # nothing started after cancel returned (one claim's round trip of slack)
+        assert last_run.get(sid, 0.0) < at + 0.05, f"schedule {sid} ran after its cancel returned"
+    print(f"chaos: {len(created)} created, {len(cancelled)} cancelled, {len(paused)} paused from the client")
+    assert kills + stops == 20
+    print(f"chaos: {kills} SIGKILLs, {stops} SIGSTOPs, {len(rows)} runs, {len({r[4] for r in rows})} pids")
+    per_claim = Counter((sid, grid, epoch) for sid, grid, _, epoch, _ in rows)
+    assert max(per_claim.values()) == 1, "a claim ran twice"  # fencing: never twice under one claim
+    reruns = [(sid, grid) for (sid, grid), n in Counter((r[0], r[1]) for r in rows).items() if n > 1]
+    for sid, grid in reruns:  # each re-run is a later attempt under a newer epoch
+        attempts = sorted((a, e) for s, g, a, e, _ in rows if (s, g) == (sid, grid))
+        assert [a for a, _ in attempts] == sorted({a for a, _ in attempts}) and attempts[0][0] >= 1
+    print(f"chaos: {len(reruns)} re-runs after a kill mid-firing")
+    assert len(reruns) <= kills  # only a process killed mid-firing leaves one to re-run
+    for sid in ids:
+        points = sorted({grid for s, grid, *_ in rows if s == sid and grid <= end_us})
+        assert len(points) > 100
+        assert grid_gaps(points, every_us) == [], f"schedule {sid} lost firings"
+
+
+def test_two_tickwork_run_replicas_share_the_sends_and_survive_a_kill(
+    pg_dsn: str, pg_group: str, tmp_path: Path
+) -> None:
+    import socket
+
+    from actors.cli.spec import spec_from_text
+
+    text = (
+        '[messages.Heartbeat]\nfields = { seq = "int(32)", node = "str" }\n\n'
+        "[[schedules]]\nname = \"hb\"\nmessage = \"Heartbeat\"\nvalues = { seq = 0, node = \"hb\" }\n"
+        'every = "50ms"\nincrement = ["seq"]\nsink = "udp://127.0.0.1:%d"\n'
+    )
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    spec = tmp_path / "hb.toml"
+    spec.write_text(text % sock.getsockname()[1])
+    protocol = spec_from_text(text % 1).protocol
+    got: list[tuple[float, int]] = []
+    done = threading.Event()
+
+    def receive() -> None:
+        sock.settimeout(0.2)
+        while not done.is_set():
+            try:
+                data = sock.recv(65536)
+            except TimeoutError:
+                continue
+            got.append((time.monotonic(), protocol.decode(data).seq))
+
+    rx = threading.Thread(target=receive)
+    rx.start()
+    ttl = 1.5
+    args = [sys.executable, "-m", "actors", "run", str(spec), "--store", pg_dsn, "--group", pg_group,
+            "--lease-ttl", str(ttl), "--plain", "--interval", "10"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path.cwd()), os.environ.get("PYTHONPATH", "")])}
+    first = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    second = None
+    try:
+        assert first.stdout is not None and "tickwork: running" in first.stdout.readline()
+        second = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        assert second.stdout is not None and "1 resumed" in second.stdout.readline()  # the same schedule
+        time.sleep(1.5)
+        first.kill()  # SIGKILL: the other replica takes the schedule over within lease_ttl
+        killed_at = time.monotonic()
+        first.wait()
+        time.sleep(2 * ttl + 1.0)
+    finally:
+        for p in (first, second):
+            if p is not None and p.poll() is None:
+                p.terminate()
+                p.wait(15)
+        done.set()
+        rx.join()
+        sock.close()
+    seqs = [n for _, n in got]
+    assert len(seqs) == len(set(seqs)), "a sequence number was sent twice"
+    after = [t for t, _ in got if t > killed_at]
+    assert after, "nothing was sent after the kill"
+    times = [t for t, _ in got]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert max(gaps) < ttl + 0.5, f"a gap of {max(gaps):.2f}s"
+
+
+def test_a_claim_made_ahead_under_an_earlier_lease_is_claimed_again(pg_dsn: str, pg_group: str) -> None:
+    """Regression: a partition lost and taken back left firings claimed ahead at the old
+    epoch; using one must claim it again at the new epoch, not skip the firing."""
+    s = Scheduler(store=PostgresStore(pg_dsn, group=pg_group, lease_ttl=5.0, partitions=1))
+    s.register("noop", lambda: None)
+    s.start()
+    try:
+        cluster = s._rt.cluster
+        epoch = cluster.owned[0][0]
+        state = types.SimpleNamespace(id=77)
+        with cluster._cv:
+            cluster._ready[(77, 1234)] = (1, epoch - 1)  # left from an earlier lease
+        firing = cluster.claim(state, 1234)
+        assert firing is not None and (firing.attempt, firing.epoch) == (1, epoch)
+        assert cluster.claim(state, 1234) is None  # claimed at this epoch now: never twice
+    finally:
+        s.stop()

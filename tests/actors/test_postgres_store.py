@@ -1,0 +1,137 @@
+"""PostgresStore against a real PostgreSQL server (tests/pg_support.py): what differs from
+the single-process stores. The shared Store semantics run in test_store.py."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+from runtime_support import START, run_for
+
+from actors import Scheduler, StoreError
+from actors.store import StoredSchedule
+from timekit import Duration, ScheduleAt, VirtualClock
+
+psycopg = pytest.importorskip("psycopg")
+from actors.store.postgres import PostgresStore  # noqa: E402 - only once psycopg is known to be there
+
+
+def rec(sid: int, **kw: object) -> StoredSchedule:
+    fields: dict[str, object] = {
+        "id": sid,
+        "name": f"job-{sid}",
+        "target": "ping",
+        "trigger": ScheduleAt.at_interval(Duration.from_seconds(5)).to_dict(),
+        "created_us": 1,
+        "next_due_us": 2,
+    }
+    fields.update(kw)
+    return StoredSchedule(**fields)  # type: ignore[arg-type]
+
+
+def test_two_processes_share_one_group_and_other_groups_are_invisible(pg_dsn: str, pg_group: str) -> None:
+    a = PostgresStore(pg_dsn, group=pg_group)
+    b = PostgresStore(pg_dsn, group=pg_group)  # a second process on the same group: allowed
+    other = PostgresStore(pg_dsn, group=pg_group + "-other")
+    with a, b, other:
+        a.put(rec(a.next_id()))
+        sid = b.next_id()
+        b.put(rec(sid, execution_count=4))
+        assert [r.id for r in a.load().schedules] == [1, sid]
+        assert a.load().schedules[1].execution_count == 4
+        assert other.load().schedules == []
+        other.put(rec(1, name="elsewhere"))
+        assert a.load().schedules[0].name == "job-1"
+
+
+def test_ids_are_unique_across_stores_of_one_group(pg_dsn: str, pg_group: str) -> None:
+    stores = [PostgresStore(pg_dsn, group=pg_group, id_block=7) for _ in range(4)]
+    got: list[list[int]] = [[] for _ in stores]
+
+    def take(i: int) -> None:
+        got[i].extend(stores[i].next_id() for _ in range(200))
+
+    for s in stores:
+        s.open("p")
+    try:
+        threads = [threading.Thread(target=take, args=(i,)) for i in range(len(stores))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        every = [x for g in got for x in g]
+        assert len(set(every)) == len(every) == 800
+        stores[0].put(rec(10_000))  # a caller-chosen id raises the group's mark for everyone:
+        later = [stores[1].next_id() for _ in range(8)]  # past the block reserved before it
+        assert later[-1] > 10_000 and not set(later) & set(every)
+    finally:
+        for s in stores:
+            s.close()
+
+
+def test_bad_arguments_are_clear_errors(pg_dsn: str) -> None:
+    with pytest.raises(ValueError, match="dsn"):
+        PostgresStore("")
+    with pytest.raises(ValueError, match="group"):
+        PostgresStore(pg_dsn, group="no spaces please")
+    with pytest.raises(ValueError, match="lease_ttl"):
+        PostgresStore(pg_dsn, lease_ttl=0)
+    with pytest.raises(ValueError, match="id_block"):
+        PostgresStore(pg_dsn, id_block=0)
+
+
+def test_unreachable_server_is_a_store_error_without_the_password(tmp_path: object) -> None:
+    s = PostgresStore(f"postgresql://u:secret@/db?host={tmp_path}&port=1", connect_timeout=2)
+    with pytest.raises(StoreError, match="reachable") as info:
+        s.open("x")
+    assert "secret" not in str(info.value)
+    assert not s.is_open
+
+
+def test_a_newer_schema_is_refused(pg_dsn: str, pg_group: str) -> None:
+    with PostgresStore(pg_dsn, group=pg_group):
+        pass
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute("UPDATE tickwork_meta SET schema_version = 99 WHERE grp = %s", (pg_group,))
+    with pytest.raises(StoreError, match="newer"):
+        PostgresStore(pg_dsn, group=pg_group).open("x")
+
+
+def test_scheduler_restores_from_postgres(pg_dsn: str, pg_group: str) -> None:
+    calls: list[tuple[object, ...]] = []
+    clock = VirtualClock(START)
+    s = Scheduler(clock=clock, store=PostgresStore(pg_dsn, group=pg_group))
+    s.register("ping", lambda *a: calls.append(a))
+    sid = s.schedule("ping", ("a",), Duration.from_hours(1))
+    run_for(s, clock, 3 * 3600)
+    assert s.stop()
+    assert len(calls) == 3
+
+    s2 = Scheduler(clock=VirtualClock(clock.now()), store=PostgresStore(pg_dsn, group=pg_group))
+    s2.register("ping", lambda *a: calls.append(a))
+    s2.start()
+    try:
+        assert s2.restored == (1, [])
+        info = s2.get_schedule(sid)
+        assert info is not None and info.execution_count == 3
+        assert s2.cancel_schedule(sid)
+    finally:
+        s2.stop()
+    with PostgresStore(pg_dsn, group=pg_group) as check:
+        assert [r.status for r in check.load().schedules] == ["cancelled"]
+
+
+def test_import_without_psycopg_names_the_extra() -> None:
+    code = (
+        "import sys; sys.modules['psycopg'] = None\n"
+        "try:\n    from actors import PostgresStore\nexcept ImportError as e:\n    print(e)\n"
+        "import actors, actors.store; print(actors.Scheduler.__name__, actors.store.SQLiteStore.__name__)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=os.environ, check=True, timeout=60
+    ).stdout
+    assert "pip install 'tickwork[postgres]'" in out
+    assert "Scheduler SQLiteStore" in out  # everything else imports without psycopg
