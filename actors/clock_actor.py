@@ -150,10 +150,10 @@ class _ClockInbox:
         q.append(m)
         if len(q) < MAX_QUEUED:
             if m.__class__ is int:
-                if m < 0:  # type: ignore[operator]
+                if m < 0:
                     return  # a disarm never needs the clock awake: a stale entry is skipped when popped
-                deadline = (m >> _DEADLINE) - _BIAS  # type: ignore[operator]
-                w = self.wake_wall if m >> _WALL & 1 else self.wake_tl  # type: ignore[operator]
+                deadline = (m >> _DEADLINE) - _BIAS
+                w = self.wake_wall if m >> _WALL & 1 else self.wake_tl
             else:
                 deadline = m.deadline  # type: ignore[union-attr]
                 w = self.wake_tl
@@ -183,7 +183,7 @@ class _ClockInbox:
                         armed.pop(~item, None)
                 elif not actor._apply(item):  # noqa: SLF001
                     self.wake_tl = self.wake_wall = _NEVER  # not sleeping: the loop looks again
-                    return item
+                    return item  # type: ignore[no-any-return]  # the queue holds ints (done above) and envelopes
             if len(timeline) + len(wall) > (len(armed) << 1) + COMPACT_MIN:
                 actor.compact()
             timeout = actor.fire_due()
@@ -417,7 +417,7 @@ class ClockActor(OwnThreadActor):
         here: list[Any] = []
         it = iter(due)
         try:
-            for sid, deadline, gen in zip(it, it, it):
+            for sid, deadline, gen in zip(it, it, it, strict=True):
                 actor = resolve(sid)
                 try:
                     if actor is None:

@@ -135,7 +135,7 @@ class Cluster:
             conn.execute(f'LISTEN "{self.channel}"')
             self._claim_conn = psycopg.connect(self.store.dsn, autocommit=True)
         except psycopg.Error as exc:
-            raise self.store._error("joining the group", exc) from None
+            raise self.store._error("joining the group", exc) from None  # noqa: SLF001 - the store's own group machinery
         self._conn = conn
         arm = self.rt.arm
 

@@ -16,7 +16,12 @@ def schedule_once(scheduler: Scheduler, target: Callable[..., Any] | str, args: 
 
     if isinstance(delay, bool):
         raise TypeError("delay must be seconds, a Duration or a timedelta, not bool")
-    d = delay if isinstance(delay, Duration) else Duration.from_timedelta(delay) if hasattr(delay, "total_seconds") else Duration.from_seconds(delay)
+    if isinstance(delay, Duration):
+        d = delay
+    elif hasattr(delay, "total_seconds"):
+        d = Duration.from_timedelta(delay)
+    else:
+        d = Duration.from_seconds(delay)
     if d.micros < 0:
         raise ValueError(f"delay must not be negative, got {d}")
     return scheduler.schedule_at_time(target, args, scheduler.now() + d)

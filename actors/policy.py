@@ -51,7 +51,7 @@ class Retry(msgspec.Struct, frozen=True):
     def delay_us(self, retry_number: int, rng: random.Random | None) -> int:
         base = _us(self.backoff, "retry backoff")
         cap = _us(self.max_backoff, "retry max_backoff")
-        delay = min(cap, base * (2 ** (retry_number - 1)))
+        delay = min(cap, base << max(retry_number - 1, 0))  # backoff * 2**(n-1), as an int
         if self.jitter and rng is not None:
             delay = rng.randint(0, delay)
         return delay

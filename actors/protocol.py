@@ -12,9 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 import codec
-from codec import protocol
-
 from actors.scheduler import Scheduler
+from codec import protocol
 
 __all__ = ["Protocol", "protocol"]
 
@@ -31,7 +30,7 @@ class Protocol(codec.Protocol):
     def scheduler(self) -> Scheduler:
         """The scheduler periodic messages run on (started lazily, daemon threads)."""
         with self._sched_lock:
-            if self._scheduler is None or not self._scheduler.running and _was_stopped(self._scheduler):
+            if self._scheduler is None or (not self._scheduler.running and _was_stopped(self._scheduler)):
                 self._scheduler = Scheduler(daemon=True, name="tickwork-protocol")
             return self._scheduler.start()
 

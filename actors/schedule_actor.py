@@ -17,13 +17,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-
-from timekit import Duration, ScheduleAt
-
 from actors.messages import Cancel, Pause, Resume, Tick, Update, _Done, _Plan, _Timeout
 from actors.pool import PooledActor
 from actors.results import ScheduleStatus
 from actors.state import ScheduleState, as_args
+from timekit import Duration, ScheduleAt
 
 if TYPE_CHECKING:
     from actors.runtime import Runtime

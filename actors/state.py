@@ -4,14 +4,13 @@ continues from exactly where the dead one stopped."""
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Mapping, Sequence, Set
-from typing import Any, Generic, TypeVar, overload
-
-from timekit import ScheduleAt
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
+from typing import Any, Generic, TypeVar, cast, overload
 
 from actors.policy import DEFAULT_POLICY, Policy
 from actors.results import ScheduleStatus
 from actors.stats import percentile
+from timekit import ScheduleAt
 
 __all__ = ["LATENCY_WINDOW", "ScheduleState", "as_args"]
 
@@ -34,7 +33,7 @@ def as_args(args: object) -> tuple[Any, ...]:
     str, bytes or memoryview its characters.
     """
     if args.__class__ is tuple:
-        return args  # type: ignore[return-value]
+        return args
     text = isinstance(args, str | bytes | bytearray | memoryview)
     if isinstance(args, Sequence) and not text:
         return tuple(args)
@@ -44,7 +43,7 @@ def as_args(args: object) -> tuple[Any, ...]:
         and hasattr(cls, "__len__") and hasattr(cls, "__getitem__") and hasattr(cls, "__iter__")
         and not hasattr(cls, "__next__") and not hasattr(cls, "keys") and not isinstance(args, Mapping | Set)
     ):
-        return tuple(args)  # a sequence not registered as one (a numpy array): in order
+        return tuple(cast(Iterable[Any], args))  # a sequence not registered as one (a numpy array): in order
     what = cls.__name__
     if isinstance(args, Mapping) or hasattr(cls, "keys"):
         why = "a mapping would pass its keys; pass keyword arguments as kwargs="

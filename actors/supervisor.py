@@ -11,21 +11,20 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from functools import partial
 from queue import Empty, SimpleQueue
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 import pykka
 from pykka._envelope import Envelope
 
-from timekit import Duration, Timestamp
-
 from actors.messages import _Done
 from actors.results import ScheduleResult
 from actors.stats import percentile
 from actors.threaded import OwnThreadActor
+from timekit import Duration, Timestamp
 
 if TYPE_CHECKING:
     from actors.runtime import Runtime

@@ -24,9 +24,9 @@ _ROOT = Path(__file__).resolve().parents[1]
 if (_ROOT / "codec" / "__init__.py").exists() and str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))
 
-import msgspec  # noqa: E402
+import msgspec
 
-from codec import Encoding, Int32, Int64, Message, Protocol, protocol  # noqa: E402
+from codec import Encoding, Int32, Int64, Message, Protocol, protocol
 
 P = Protocol()
 
@@ -93,7 +93,7 @@ def _best_per_call(jobs: list[tuple[Callable[[Any], Any], Any]], rounds: int = 1
         numbers.append(max(1, int(number * 0.05 / elapsed)))  # batches of about 50 ms
     best = [float("inf")] * len(jobs)
     for _ in range(rounds):
-        for i, (timer, number) in enumerate(zip(timers, numbers)):
+        for i, (timer, number) in enumerate(zip(timers, numbers, strict=True)):
             best[i] = min(best[i], timer.timeit(number) / number)
     return best
 

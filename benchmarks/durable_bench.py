@@ -32,9 +32,9 @@ if (_ROOT / "actors" / "__init__.py").exists() and str(_ROOT) not in sys.path:
 if str(_HERE) not in sys.path:
     sys.path.insert(0, str(_HERE))
 
-from _common import format_table  # noqa: E402
+from _common import format_table
 
-from actors import MemoryStore, Scheduler, SQLiteStore, Store  # noqa: E402
+from actors import MemoryStore, Scheduler, SQLiteStore, Store
 
 LONG = 3600.0
 
@@ -148,8 +148,10 @@ def report(quick: bool) -> str:
             ],
             rows,
         ),
-        f"  note: create/cancel over {n_ops:,} schedules (sqlite-full: {n_ops // 4:,}); firings: {n_fire:,} durable "
-        f"schedules offered 100,000/s, {seconds:g} s measured; 'none' schedules the same names without a store",
+        (
+            f"  note: create/cancel over {n_ops:,} schedules (sqlite-full: {n_ops // 4:,}); firings: {n_fire:,} durable "
+            f"schedules offered 100,000/s, {seconds:g} s measured; 'none' schedules the same names without a store"
+        ),
         f"  restart with {rs['restored']:,} stored schedules (SQLite, NORMAL): {rs['seconds']:.2f} s",
     ]
     ops = min(1e6 / results["sqlite"]["create_us"], 1e6 / results["sqlite"]["cancel_us"])

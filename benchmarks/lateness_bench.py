@@ -114,10 +114,10 @@ if (_ROOT / "actors" / "__init__.py").exists() and str(_ROOT) not in sys.path:
 if str(_HERE) not in sys.path:
     sys.path.insert(0, str(_HERE))
 
-from _common import NA, env_header, fmt_num, fmt_ratio, format_table, percentile  # noqa: E402
+from _common import NA, env_header, fmt_num, fmt_ratio, format_table, percentile
 
-from actors import Scheduler  # noqa: E402
-from timekit import Duration, ScheduleAt, Timestamp  # noqa: E402
+from actors import Scheduler
+from timekit import Duration, ScheduleAt, Timestamp
 
 try:  # optional extra
     from apscheduler.events import EVENT_JOB_MAX_INSTANCES
@@ -581,7 +581,7 @@ def _analyse(cell: Cell, plan: Plan, bufs: list[list[int]]) -> None:
         calls = bufs[i]
         f, e = plan.first[i], plan.every[i]
         dues = [f + k * e for k in ks if k < len(calls)]
-        mine = [calls[k] - d for k, d in zip(ks, dues)]
+        mine = [calls[k] - d for k, d in zip(ks, dues, strict=False)]
         lat += mine
         d = _drift(mine, dues, herd)
         if d is not None:

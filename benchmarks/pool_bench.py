@@ -41,7 +41,7 @@ import pykka
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from actors.pool import STOP, Dispatcher, PooledActor  # noqa: E402
+from actors.pool import STOP, Dispatcher, PooledActor
 
 THREADING_CAP = 2_000
 SIZES = (100, 1_000, 2_000, 10_000)

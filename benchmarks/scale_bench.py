@@ -108,7 +108,7 @@ if (_ROOT / "actors" / "__init__.py").exists() and str(_ROOT) not in sys.path:
 if str(_HERE) not in sys.path:
     sys.path.insert(0, str(_HERE))
 
-from _common import NA, env_header, fmt_num, fmt_ratio, format_table, percentile  # noqa: E402
+from _common import NA, env_header, fmt_num, fmt_ratio, format_table, percentile
 
 try:  # optional extra
     import apscheduler  # noqa: F401
@@ -683,8 +683,7 @@ def run_child(spec: dict[str, Any], timeout: float) -> Cell:
 
     def reader() -> None:
         assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
+        lines.extend(proc.stdout)
         done.set()
 
     err_chunks: list[str] = []
@@ -750,7 +749,7 @@ def _tickwork_defaults() -> str:
         if execs is None:
             execs = getattr(scheduler_module, "DEFAULT_MAX_CONCURRENT", NA)
         return f"dispatcher_threads={params['dispatcher_threads'].default}, max_concurrent_executions={execs}"
-    except Exception as exc:  # noqa: BLE001 - informational only
+    except Exception as exc:
         return f"defaults unknown ({type(exc).__name__})"
 
 
@@ -1195,7 +1194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(bench.table_million())
         print()
     print("6. Durable schedules: what a store costs (benchmarks/durable_bench.py, run here in-process)")
-    import durable_bench  # noqa: PLC0415 - a sibling script, imported only for this section
+    import durable_bench
 
     print(durable_bench.report(args.quick), flush=True)
     print()

@@ -39,10 +39,10 @@ for p in (str(_ROOT), str(_HERE)):
     if p not in sys.path:
         sys.path.insert(0, p)
 
-from _common import env_header, fmt_num, fmt_ratio, format_table  # noqa: E402
+from _common import env_header, fmt_num, fmt_ratio, format_table
 
-from actors.store import MemoryStore, SQLiteStore, Store, StoredSchedule  # noqa: E402
-from timekit import Duration, ScheduleAt  # noqa: E402
+from actors.store import MemoryStore, SQLiteStore, Store, StoredSchedule
+from timekit import Duration, ScheduleAt
 
 TRIGGERS = [
     ScheduleAt.at_interval(Duration.from_seconds(30)).to_dict(),
@@ -97,7 +97,7 @@ def measure(store: Store, n: int) -> dict[str, float]:
 
     def put_many(size: int, total: int) -> Callable[[], None]:
         def run() -> None:
-            for start in range(0, total, size):
+            for _ in range(0, total, size):
                 new = [store.next_id() for _ in range(size)]
                 store.put_many([rec(i) for i in new])
 

@@ -55,12 +55,12 @@ ROWS: list[tuple[str, Bench, Bench]] = [
 # grid with datetime/timedelta arithmetic, a daily time localised with zoneinfo, and
 # (no stdlib cron exists) cronsim itself on an aware datetime.
 
-from datetime import time as _time  # noqa: E402
-from zoneinfo import ZoneInfo as _ZoneInfo  # noqa: E402
+from datetime import time as _time
+from zoneinfo import ZoneInfo as _ZoneInfo
 
-from cronsim import CronSim as _CronSim  # noqa: E402
+from cronsim import CronSim as _CronSim
 
-from timekit.schedule import ScheduleAt  # noqa: E402
+from timekit.schedule import ScheduleAt
 
 _PARIS = _ZoneInfo("Europe/Paris")
 _ONE_DAY = timedelta(days=1)
@@ -69,6 +69,7 @@ _DAILY = ScheduleAt.daily(2, 30, tz="Europe/Paris")
 _CRON = ScheduleAt.cron("*/5 * * * *", tz="Europe/Paris")
 _AFTER = _T2 + Duration.from_seconds(7.25)
 _DT_AFTER = _DT2 + timedelta(seconds=7.25)
+_DT_AFTER_PARIS = _DT_AFTER.astimezone(_PARIS)
 _AT_0230 = _time(2, 30)
 
 
@@ -89,7 +90,7 @@ ROWS.extend(
         (
             "cron */5 Paris next_fire (vs cronsim)",
             lambda s=_CRON, a=_AFTER: s.next_fire(a),
-            lambda a=_DT_AFTER.astimezone(_PARIS): next(_CronSim("*/5 * * * *", a)),
+            lambda a=_DT_AFTER_PARIS: next(_CronSim("*/5 * * * *", a)),
         ),
     ]
 )
@@ -125,9 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     measure(ROWS, number // 10, repeat=1)  # warm up: specialising interpreter, caches, CPU clock
     results = []
     overheads = []
-    for (name, _, _), (overhead, a, b) in zip(ROWS, measure(ROWS, number)):
+    for (name, _, _), (overhead, raw_a, raw_b) in zip(ROWS, measure(ROWS, number), strict=True):
         overheads.append(overhead)
-        a, b = max(a - overhead, 0.0), max(b - overhead, 0.0)
+        a, b = max(raw_a - overhead, 0.0), max(raw_b - overhead, 0.0)
         results.append((name, a, b, a / b if b else float("inf")))
     overhead = min(overheads)
 

@@ -137,7 +137,7 @@ def declared_fields(
         except ValueError as exc:
             raise ValueError(f"{owner}.{name}: {exc}") from None
         if default is UNSET:
-            annotations[name] = Union[tp, UnsetType]
+            annotations[name] = Union[tp, UnsetType]  # noqa: UP007 - tp may be a typing form, where `|` is not defined
         else:
             annotations[name] = tp
             default = _checked_default(owner, name, tp, default)
@@ -210,7 +210,7 @@ def make_message_type(
         raise ValueError(f"message type name {name!r} must be a Python identifier")
     if not isinstance(fields, Mapping):
         raise TypeError(f"{name}: fields must be a mapping, not {type(fields).__name__}")
-    module = sys._getframe(1).f_globals.get("__name__", __name__)
+    module = sys._getframe(1).f_globals.get("__name__", __name__)  # noqa: SLF001 - the caller's module, as namedtuple does
 
     def body(ns: dict[str, Any]) -> None:
         ns["__module__"] = module

@@ -31,8 +31,8 @@ from codec.checks import build_encoder
 from codec.errors import DecodeError
 from codec.framing import frame_bytes
 from codec.message import Message
-from codec.timeext import dec_hook, enc_hook
 from codec.stdtimestamp import inexact_timestamp, take_seen
+from codec.timeext import dec_hook, enc_hook
 from codec.validation import (
     explain_float_bound,
     find_problem,
@@ -56,7 +56,7 @@ def _decode_checked(
             data = encode(msg)
             if check(data) == msg:
                 return data
-        except Exception:
+        except Exception:  # noqa: BLE001 - any failure of the fast path falls back to the checked slow path
             pass
         return slow(msg)
 
@@ -237,7 +237,7 @@ class Protocol:
         try:
             data = self._encode(msg)
             back = check(data)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - kept and reported with the field that caused it below
             error = exc
         else:
             try:  # same(): a NaN float never compares equal
@@ -288,7 +288,7 @@ class Protocol:
     def _reject_unset(self, msg: Message) -> None:
         try:
             self._encode(msg)
-        except Exception:
+        except Exception:  # noqa: BLE001 - a probe for an UNSET field only; the real encode reports other errors
             try:
                 path = find_unset(msg)
             except RecursionError:
@@ -304,7 +304,7 @@ class Protocol:
                     decode: Callable[[Any], Any] = _no_types
                 else:
                     try:
-                        union = Union[types] if len(types) > 1 else types[0]  # type: ignore[valid-type]
+                        union = Union[types] if len(types) > 1 else types[0]  # noqa: UP007 - a Union over a runtime tuple
                         decoder = msgspec.msgpack.Decoder(union, dec_hook=dec_hook)
                         capable = unset_capable(types)
                     except Exception as exc:

@@ -53,7 +53,7 @@ def same(a: Any, b: Any) -> bool:
         )
     if isinstance(a, (list, tuple)):
         return (
-            type(a) is type(b) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+            type(a) is type(b) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
         )
     if isinstance(a, dict):
         return (
@@ -65,7 +65,7 @@ def same(a: Any, b: Any) -> bool:
         return bool(a == b)
     except RecursionError:
         raise
-    except Exception:
+    except Exception:  # noqa: BLE001 - a user __eq__ that raises means "not the same"
         return False
 
 
@@ -163,7 +163,7 @@ def _struct_problem(obj: msgspec.Struct, path: str) -> str | None:
         fields = msgspec.structs.fields(type(obj))
     except RecursionError:
         raise
-    except Exception as exc:  # e.g. an unresolvable forward reference
+    except Exception as exc:  # noqa: BLE001 - e.g. an unresolvable forward reference; reported
         return f"{path}: cannot inspect the message type: {exc}"
     for f in fields:
         value = getattr(obj, f.name)
@@ -197,7 +197,7 @@ def _value_problem(value: Any, tp: Any, path: str) -> str | None:
         )
     except RecursionError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - reported as the field's problem
         return (
             f"{path} = {_short(value)} cannot be encoded ({exc}); store a value of the field's type"
         )
@@ -213,7 +213,7 @@ def _value_problem(value: Any, tp: Any, path: str) -> str | None:
         )
     except RecursionError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - reported as the field's problem
         return f"{path} = {_short(value)} cannot be checked: {exc}"
     if not same(back, value):
         return (

@@ -162,14 +162,14 @@ def main(argv: list[str] | None = None) -> int:
     received = len(arrivals)
     seqs = [a.sequence for a in arrivals]
     lost = sent[0] - received
-    out_of_order = sum(1 for x, y in zip(seqs, seqs[1:]) if y < x)
+    out_of_order = sum(1 for x, y in zip(seqs, seqs[1:], strict=False) if y < x)
     print("\nSummary")
     print(f"  sent {sent[0]}, received {received}, lost {lost} ({100 * lost / max(1, sent[0]):.1f}%), "
           f"out of order {out_of_order}, undecodable {receiver.bad}, send errors {len(send_errors)}")
     if received:
         one_way = [a.recv_us - a.sent_us for a in arrivals]
         grid = [receiver.grid_offset(a) for a in arrivals]
-        jitter = [abs(b.recv_us - a.recv_us - interval.micros) for a, b in zip(arrivals, arrivals[1:])]
+        jitter = [abs(b.recv_us - a.recv_us - interval.micros) for a, b in zip(arrivals, arrivals[1:], strict=False)]
         rows = [("one-way latency", one_way), (f"sent vs {interval} grid", grid)]
         if jitter:
             rows.append((f"|gap - {interval}|", jitter))

@@ -99,7 +99,7 @@ def main() -> int:
     print(header)
     print("-" * len(header))
     with _lock:
-        for name, (msg, interval, update) in schedules.items():
+        for name, (_msg, interval, update) in schedules.items():
             info = infos[name]
             msgs = received[name]
             seqs = [m.sequence for m in msgs]
@@ -111,7 +111,7 @@ def main() -> int:
             )
 
         counter = received["counter"]
-        steps = [(b.timestamp - a.timestamp) / 1000 for a, b in zip(counter, counter[1:])]
+        steps = [(b.timestamp - a.timestamp) / 1000 for a, b in zip(counter, counter[1:], strict=False)]
         print(
             f"\ncounter: timestamps advance by {min(steps):.1f}..{max(steps):.1f} ms between sends "
             f"(first at {Timestamp.from_micros(counter[0].timestamp).isoformat()})"

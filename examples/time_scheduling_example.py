@@ -75,7 +75,7 @@ def schedules() -> None:
             fires.append(nxt)
             t = nxt
         shown = ", ".join(f.format_human_readable(trig.tz or "UTC") for f in fires)
-        print(f"  {str(trig):<42} -> {shown}")
+        print(f"  {trig!s:<42} -> {shown}")
 
     print("\nDST: daily 02:30 Europe/Paris around the 2026-03-29 spring-forward (02:00 -> 03:00):")
     daily = ScheduleAt.daily(2, 30, tz=PARIS)

@@ -113,7 +113,7 @@ def test_design_draws_the_path_of_one_tick() -> None:
         "Runtime.record", "SupervisorActor.on_receive", "_run_callbacks", "Runtime.stats",
     ]
     at = [section.find(s) for s in steps]
-    assert -1 not in at, [s for s, i in zip(steps, at) if i < 0]
+    assert -1 not in at, [s for s, i in zip(steps, at, strict=True) if i < 0]
     assert at == sorted(at), steps
 
 

@@ -13,7 +13,7 @@ from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
 from numbers import Rational
-from typing import Any, ClassVar, Final, Union, overload
+from typing import Any, ClassVar, Final, overload
 
 from timekit.errors import OutOfRangeError
 from timekit.textnum import MAX_DIGITS, int_text, shown
@@ -21,7 +21,7 @@ from timekit.textnum import MAX_DIGITS, int_text, shown
 __all__ = ["Duration"]
 
 #: Numbers accepted by the factories and by ``*`` and ``/``.
-Number = Union[int, float, Fraction, Decimal]
+Number = int | float | Fraction | Decimal
 
 MIN_MICROS: Final = -(2**63)
 MAX_MICROS: Final = 2**63 - 1
@@ -79,7 +79,7 @@ def _ratio(value: object, what: str) -> tuple[int, int]:
 def _scaled(value: object, unit: int, what: str) -> int:
     """Return value * unit rounded half-to-even to an int (exact)."""
     if value.__class__ is int:
-        return value * unit  # type: ignore[operator]
+        return value * unit
     num, den = _ratio(value, what)
     if den == 1:
         return num * unit
@@ -174,7 +174,7 @@ def _parse(text: str) -> int:
                 raise _parse_error(text, "years and months have no fixed length")
             raise _parse_error(text)
         total = Fraction(0)
-        for group, unit in zip(m.groups()[1:], _ISO_UNITS):
+        for group, unit in zip(m.groups()[1:], _ISO_UNITS, strict=True):
             if group is not None:
                 total += _number(group, text) * unit
         if m.group(1) == "-":
@@ -398,7 +398,7 @@ class Duration:
 
     def __mul__(self, other: Number) -> Duration:
         if other.__class__ is int:
-            r = self._us * other  # type: ignore[operator]
+            r = self._us * other
             if -0x8000000000000000 <= r <= 0x7FFFFFFFFFFFFFFF:
                 d = _new(Duration)
                 d._us = r

@@ -53,11 +53,12 @@ give a plain-data (ints and strings) round trip.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
-from typing import Any, Callable, ClassVar, Final, NoReturn
+from typing import Any, ClassVar, Final, NoReturn
 from zoneinfo import ZoneInfo
 
 from cronsim import CronSim, CronSimError
@@ -250,7 +251,7 @@ class _CronFields:
                 next(probe._clone(dt + timedelta(hours=h))) == next(probe._fresh(dt + timedelta(hours=h)))
                 for h in (0, 7, 500)
             )
-        except Exception:  # pragma: no cover - a future cronsim with other internals
+        except Exception:  # noqa: BLE001  # pragma: no cover - a future cronsim with other internals
             ok = False
         _CronFields._clone_ok = ok
         return ok
@@ -374,8 +375,8 @@ class ScheduleAt:
             "at_interval(), daily() or cron()"
         )
 
-    __setattr__ = _immutable  # type: ignore[assignment]
-    __delattr__ = _immutable  # type: ignore[assignment]
+    __setattr__ = _immutable
+    __delattr__ = _immutable
 
     # ------------------------------------------------------------------ factories
 

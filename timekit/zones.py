@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta, timezone, tzinfo
-from functools import lru_cache
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = ["get_zone", "zone_name"]
@@ -20,7 +20,7 @@ def _unknown(name: str) -> ValueError:
     return ValueError(f"Unknown time zone {name!r}: use an IANA name such as 'Europe/Paris' or 'UTC'")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _lookup(name: str) -> tzinfo:
     if name in ("UTC", "Z"):
         return _UTC

@@ -12,11 +12,9 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import IO
-
-from timekit import Timestamp
 
 from actors.cli.commands import isatty, run_view, stop_on_signals
 from actors.cli.runner import Runner
@@ -25,6 +23,7 @@ from actors.cli.view import View, fmt_late, make_view
 from actors.stats import percentile
 from actors.store import MemoryStore
 from codec import DecodeError
+from timekit import Timestamp
 
 __all__ = ["DEMO_SPEC", "demo", "demo_spec_text"]
 
@@ -184,7 +183,7 @@ def _summary(receiver: Receiver, sent: int, view: View) -> int:
     gaps = out_of_order = 0
     for items in by_type.values():
         seqs = [a.seq for a in items if a.seq is not None]
-        for x, y in zip(seqs, seqs[1:]):
+        for x, y in zip(seqs, seqs[1:], strict=False):
             if y < x:
                 out_of_order += 1
             elif y > x + 1:

@@ -20,10 +20,9 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from timekit import Duration, Timestamp
-
 from actors.cli.display import LIMIT, more, safe
 from actors.cli.runner import Row, Runner
+from timekit import Duration, Timestamp
 
 __all__ = [
     "LineView", "LiveView", "View", "busiest", "fmt_late", "fmt_next", "make_view", "plain_table", "summary_line",

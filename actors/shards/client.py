@@ -154,7 +154,7 @@ class ShardedScheduler:
                     "store": None if store_arg is None else repr(store_arg),
                     "spec": None if spec_text is None else spec_digest(spec_text),
                 }
-                have = {k: sc._infos[0][k] for k in want}
+                have = {k: sc._infos[0][k] for k in want}  # noqa: SLF001 - sc is an instance of this class
                 if have != want:
                     raise ValueError(
                         f"shards {name!r} are already deployed in namespace {namespace!r} with {have}, not {want}: "

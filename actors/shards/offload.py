@@ -46,9 +46,8 @@ def check_offload(offload: Mapping[str, Any], targets: Mapping[str, str]) -> dic
     if not isinstance(offload, Mapping):
         raise TypeError(f"offload must be a {{name: Offload(...)}} dict, not {type(offload).__name__}")
     out: dict[str, Offload] = {}
-    for name, spec in offload.items():
-        if isinstance(spec, str):
-            spec = Offload(spec)
+    for name, given in offload.items():
+        spec = Offload(given) if isinstance(given, str) else given
         if not isinstance(spec, Offload):
             raise TypeError(f"offload[{name!r}] must be an Offload or an import path, not {type(spec).__name__}")
         check_targets({name: spec.path})

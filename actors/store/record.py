@@ -24,9 +24,8 @@ from typing import Annotated, Any, Final, Literal
 
 import msgspec
 
-from timekit import ScheduleAt
-
 from actors.store.errors import CorruptRecord
+from timekit import ScheduleAt
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -235,18 +234,20 @@ def _plain(v: Any, depth: int) -> bool:
             return False
         return True
     if t is int:
-        return _INT_MIN <= v <= _INT_MAX
+        i: int = v
+        return _INT_MIN <= i <= _INT_MAX
     if t in _SCALARS:
         return True
     if depth >= _MAX_DEPTH:
         return False
+    # Explicit loops, not all(<generator>): this is the per-write fast path (SIM110).
     if t is list:
-        for x in v:
+        for x in v:  # noqa: SIM110
             if not _plain(x, depth + 1):
                 return False
         return True
     if t is dict:
-        for k, x in v.items():
+        for k, x in v.items():  # noqa: SIM110
             if type(k) is not str or not _plain(x, depth + 1):
                 return False
         return True

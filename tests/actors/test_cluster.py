@@ -24,7 +24,7 @@ from actors.store import StoredSchedule
 from timekit import Duration, ScheduleAt
 
 psycopg = pytest.importorskip("psycopg")
-from actors.store.postgres import PostgresStore
+from actors.store.postgres import PostgresStore  # noqa: E402 - only once psycopg is known to be there
 
 if TYPE_CHECKING:
     from actors.cli.spec import Spec

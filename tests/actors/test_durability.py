@@ -115,7 +115,7 @@ def test_misfire_skip_resumes_at_the_next_future_firing() -> None:
 
 
 def test_misfire_catch_up_runs_each_missed_firing_up_to_the_limit() -> None:
-    app, s, sid = _downtime(MemoryStore(), "catch_up", catch_up_limit=4)
+    _app, s, sid = _downtime(MemoryStore(), "catch_up", catch_up_limit=4)
     try:
         info = s.get_schedule(sid)
         assert info is not None
@@ -312,14 +312,14 @@ def test_full_disk_refuses_the_schedule_and_loses_nothing(tmp_path: Path) -> Non
     s = App().start(store, VirtualClock(START))
     try:
         kept = s.schedule("ping", (), 60.0)
-        conn = store._conn  # noqa: SLF001 - simulate a full disk for real
-        with store._lock:  # noqa: SLF001
+        conn = store._conn
+        with store._lock:
             pages = conn.execute("PRAGMA page_count").fetchone()[0]
             conn.execute(f"PRAGMA max_page_count = {pages}")
         with pytest.raises(StoreError, match="full"):
             s.schedule("ping", ("x" * 50_000,), 60.0)
         assert [i.id for i in s.list_schedules()] == [kept]  # the refused one does not exist
-        with store._lock:  # noqa: SLF001
+        with store._lock:
             conn.execute("PRAGMA max_page_count = 1073741823")
         again = s.schedule("ping", ("x" * 50_000,), 60.0)
         assert s.get_schedule(again) is not None

@@ -16,11 +16,10 @@ from typing import Any
 
 import pytest
 
-from actors import Scheduler, ScheduleStatus
-from actors import clock_actor, runtime
-from timekit import Duration, ScheduleAt, Timestamp
+from actors import Scheduler, ScheduleStatus, clock_actor, runtime
 from actors.executor import ExecutionPool
 from actors.messages import Tick
+from timekit import Duration, ScheduleAt, Timestamp
 
 
 @pytest.fixture
@@ -35,14 +34,14 @@ def real() -> Iterator[Scheduler]:
 
 def spy_leases(sched: Scheduler) -> tuple[list[tuple[int, int, int]], threading.Event]:
     """Record the leases the clock makes (the clock calls ``runtime.lease``)."""
-    rt: Any = sched._rt  # noqa: SLF001
+    rt: Any = sched._rt
     made: list[tuple[int, int, int]] = []
     event = threading.Event()
     real_lease = rt.lease
 
     def lease(run: list[int]) -> None:
         it = iter(run)
-        made.extend(zip(it, it, it))
+        made.extend(zip(it, it, it, strict=True))
         event.set()
         real_lease(run)
 
@@ -65,7 +64,7 @@ def test_leased_firings_run_on_execution_threads_never_early_and_all_counted(rea
     results = [r for r in real.get_execution_metrics() if r.schedule_id == sid]
     assert len(results) == len(calls)
     assert all(r.start_time >= r.scheduled_time for r in results)  # a lease never fires early
-    rt: Any = real._rt  # noqa: SLF001
+    rt: Any = real._rt
     assert rt.activity.count == 0
 
 
@@ -88,7 +87,7 @@ def test_a_run_of_deadlines_is_served_in_order_never_early_and_all_counted(real:
     for sid in sids:
         assert real.cancel_schedule(sid)
     assert real.wait_idle(10)
-    rt: Any = real._rt  # noqa: SLF001
+    rt: Any = real._rt
     assert rt.activity.count == 0
     results = [r for r in real.get_execution_metrics() if r.schedule_id in calls]
     assert len(results) == sum(len(b) for b in calls.values()) == real.get_execution_stats()["total_executions"]
@@ -106,7 +105,7 @@ def test_a_long_execution_does_not_hold_back_the_deadlines_leased_after_it(
     """A and B are due 0.5 ms apart, so one run holds both; A blocks until B has
     run: the clock must take B back (`Runtime.reclaim`) and fire it itself."""
     runs: list[list[int]] = []
-    rt: Any = real._rt  # noqa: SLF001
+    rt: Any = real._rt
     real_lease = rt.lease
     monkeypatch.setattr(rt, "lease", lambda run: (runs.append(list(run)), real_lease(run)))
     reclaimed: list[int] = []
@@ -132,7 +131,7 @@ def test_a_long_execution_does_not_hold_back_the_deadlines_leased_after_it(
     for sid in (a, b):
         info = real.get_schedule(sid)
         assert info is not None and info.execution_count == 1 and info.missed_count == 0
-    late = [r for r in real.get_execution_metrics() if r.schedule_id == b][0]
+    late = next(r for r in real.get_execution_metrics() if r.schedule_id == b)
     assert late.start_time >= late.scheduled_time
 
 
@@ -161,7 +160,7 @@ def test_stop_wakes_a_sleeping_lease(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(clock_actor, "LEASE_AHEAD_US", 5_000_000)  # a lease sleeps up to 5 s
     before = set(threading.enumerate())
     sched = Scheduler().start()
-    made, leased = spy_leases(sched)
+    _made, leased = spy_leases(sched)
     calls: list[int] = []
     sched.schedule_at_interval(calls.append, (1,), 6)
     sched.schedule_at_interval(calls.append, (2,), 6.001)  # the same run: it is dropped whole
@@ -184,7 +183,7 @@ def test_a_tick_for_a_firing_already_served_is_ignored(real: Scheduler) -> None:
         started.set()
 
     sid = real.schedule_at_interval(target, (), 3600)
-    rt: Any = real._rt  # noqa: SLF001
+    rt: Any = real._rt
     st = rt.states[sid]
     first = Tick(st.next_due_us, st.generation)
     rt.activity.add()  # what the clock does for each tick it sends
@@ -278,8 +277,8 @@ def test_the_clock_sends_what_any_look_reclaims_with_the_tokens_it_already_holds
     lessee = _StallingLessee(list(stalled))
     clock = ClockActor(Timebase(SystemClock()), lambda sid: _FakeActor(got), activity, lessee=lessee)
     now = 10_000
-    clock._apply(arm(1, 1, now + 500, False))  # noqa: SLF001 - due within the lease window
-    wake = clock._lease(now, 500)  # noqa: SLF001
+    clock._apply(arm(1, 1, now + 500, False))
+    wake = clock._lease(now, 500)
     assert lessee.leased == [[1, now + 500, 1]]
     assert activity.count == 1  # the new lease's token; the reclaimed tick brought its own
     assert [(t.scheduled_us, t.generation) for t in got] == [(1_000, 3)]
@@ -289,7 +288,7 @@ def test_the_clock_sends_what_any_look_reclaims_with_the_tokens_it_already_holds
 def _past_run(sched: Scheduler, sids: list[int], late_us: int = 10_000) -> runtime._Lease:
     """A lease of one firing per schedule, all already ``late_us`` overdue (what a
     lease thread that fell behind holds), with the tokens the clock would give."""
-    rt: Any = sched._rt  # noqa: SLF001
+    rt: Any = sched._rt
     base = rt.timebase.timeline_us() - late_us
     run: list[int] = []
     for j, sid in enumerate(sids):
@@ -297,11 +296,11 @@ def _past_run(sched: Scheduler, sids: list[int], late_us: int = 10_000) -> runti
         st.next_due_us = base + j
         rt.activity.add()
         run += [sid, base + j, st.generation]
-    return runtime._Lease(rt, run)  # noqa: SLF001
+    return runtime._Lease(rt, run)
 
 
 def test_a_lease_that_is_behind_calls_its_targets_first_and_books_them_after(real: Scheduler) -> None:
-    rt: Any = real._rt  # noqa: SLF001
+    rt: Any = real._rt
     seen: list[bool] = []  # at each call: was the previous schedule's execution still unbooked?
     sids: list[int] = []
 
@@ -311,7 +310,7 @@ def test_a_lease_that_is_behind_calls_its_targets_first_and_books_them_after(rea
 
     sids += [real.schedule(target, (k,), ScheduleAt.at_interval(Duration(3_600_000_000))) for k in range(5)]
     lease = _past_run(real, sids)
-    rt._leased(lease)  # noqa: SLF001 - on this thread, as an execution thread would
+    rt._leased(lease)
     assert seen == [True, True, True, True]  # behind: each next target ran before the booking
     assert not any(rt.states[sid].running for sid in sids)  # ...and all were booked by the end
     assert real.wait_idle(10)
@@ -323,7 +322,7 @@ def test_a_lease_that_is_behind_calls_its_targets_first_and_books_them_after(rea
 
 
 def test_a_lease_on_time_books_each_result_before_the_next_firing(real: Scheduler) -> None:
-    rt: Any = real._rt  # noqa: SLF001
+    rt: Any = real._rt
     seen: list[bool] = []
     sids: list[int] = []
 
@@ -337,13 +336,13 @@ def test_a_lease_on_time_books_each_result_before_the_next_firing(real: Schedule
     for j in range(3):
         lease.run[3 * j + 1] = now + 20_000 * (j + 1)  # 20 ms apart, in the future
         rt.states[sids[j]].next_due_us = lease.run[3 * j + 1]
-    rt._leased(lease)  # noqa: SLF001
+    rt._leased(lease)
     assert seen == [False, False]
     assert real.wait_idle(10)
 
 
 def test_a_long_nap_wakes_early_and_naps_the_rest(real: Scheduler, monkeypatch: pytest.MonkeyPatch) -> None:
-    rt: Any = real._rt  # noqa: SLF001
+    rt: Any = real._rt
     naps: list[float] = []
     real_nap = ExecutionPool.nap
     monkeypatch.setattr(ExecutionPool, "nap", lambda self, s: (naps.append(s), real_nap(self, s))[1])
@@ -352,25 +351,25 @@ def test_a_long_nap_wakes_early_and_naps_the_rest(real: Scheduler, monkeypatch: 
     lease = _past_run(real, [sid], late_us=0)
     due = lease.run[1] = rt.timebase.timeline_us() + 30_000
     rt.states[sid].next_due_us = due
-    rt._leased(lease)  # noqa: SLF001
+    rt._leased(lease)
     assert naps and naps[0] <= (30_000 - runtime.NAP_MARGIN_US) / 1e6  # meant to wake early...
     # ...and nap the rest briefly (unless the first nap itself ended that late)
     assert all(n <= 2 * runtime.NAP_MARGIN_US / 1e6 for n in naps[1:])
     assert len(ran) == 1
     assert real.wait_idle(10)
-    result = [r for r in real.get_execution_metrics() if r.schedule_id == sid][0]
+    result = next(r for r in real.get_execution_metrics() if r.schedule_id == sid)
     assert result.start_time >= result.scheduled_time  # never early
 
 
 def test_reclaim_takes_back_a_run_only_from_a_thread_stuck_in_one_execution(real: Scheduler) -> None:
     """Behind is not stuck: a thread serving overdue deadlines with quick targets keeps
     its run; one whose current execution has run `RECLAIM_AFTER_US` loses the rest."""
-    rt: Any = real._rt  # noqa: SLF001
+    rt: Any = real._rt
     now = 1_000_000_000
     run = [1, now - 5_000, 1, 2, now - 5_000, 1, 3, now - 4_000, 1]  # all overdue
-    lease = runtime._Lease(rt, list(run))  # noqa: SLF001
+    lease = runtime._Lease(rt, list(run))
     lease.next = 3  # running the first one's target; the second is next
-    rt._leases = [lease]  # noqa: SLF001 - what the clock thread would hold
+    rt._leases = [lease]
     try:
         lease.inline = now - runtime.RECLAIM_AFTER_US // 2  # a target started 0.5 ms ago
         stolen, check = rt.reclaim(now)
@@ -382,6 +381,6 @@ def test_reclaim_takes_back_a_run_only_from_a_thread_stuck_in_one_execution(real
         lease.inline = now - runtime.RECLAIM_AFTER_US  # stuck for 1 ms
         stolen, check = rt.reclaim(now)
         assert stolen == run[3:] and lease.next == len(run)
-        assert rt._leases == []  # noqa: SLF001
+        assert rt._leases == []
     finally:
-        rt._leases = []  # noqa: SLF001
+        rt._leases = []

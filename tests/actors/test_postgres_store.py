@@ -16,7 +16,7 @@ from actors.store import StoredSchedule
 from timekit import Duration, ScheduleAt, VirtualClock
 
 psycopg = pytest.importorskip("psycopg")
-from actors.store.postgres import PostgresStore
+from actors.store.postgres import PostgresStore  # noqa: E402 - only once psycopg is known to be there
 
 
 def rec(sid: int, **kw: object) -> StoredSchedule:

@@ -301,16 +301,16 @@ def test_results_finished_while_others_wait_are_booked_behind_them(clock: Virtua
     behind them (so a herd starts sooner); every result is still booked, in order."""
     sched = Scheduler(clock=clock, max_concurrent_executions=1).start()
     try:
-        rt = sched._rt  # noqa: SLF001
+        rt = sched._rt
         assert rt is not None
         deferred = []
-        real = rt._book_later  # noqa: SLF001
+        real = rt._book_later
 
         def spy() -> None:
-            deferred.append(len(rt._later))  # noqa: SLF001
+            deferred.append(len(rt._later))
             real()
 
-        rt._book_later = spy  # noqa: SLF001
+        rt._book_later = spy
         ids = [sched.schedule_at_interval(lambda: None, (), 1) for _ in range(50)]
         run_for(sched, clock, 3)
         assert deferred and sum(deferred) > 0  # the deferred path was taken

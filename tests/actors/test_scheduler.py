@@ -217,7 +217,7 @@ def test_callbacks_run_and_their_errors_are_swallowed(sched: Scheduler, clock: V
     sched.add_execution_callback(bad_callback)
     sched.add_error_callback(lambda sid, exc: errors.append((sid, type(exc))))
     good = sched.schedule_at_interval(lambda: 7, (), 1.0)
-    bad = sched.schedule_at_interval(lambda: [][1], (), 1.0)
+    bad = sched.schedule_at_interval(lambda: [][1], (), 1.0)  # noqa: PLE0643 - fails on purpose
     run_for(sched, clock, 2)
     assert len(results) == 4
     assert sorted(errors) == [(bad, IndexError), (bad, IndexError)]
@@ -460,7 +460,7 @@ def test_an_interval_whose_first_firing_falls_beyond_year_9999_is_refused(sched:
         lambda: sched.schedule(print, (), "4000000d"),
         lambda: sched.schedule(print, (), ScheduleAt.at_interval(1, start=Timestamp.parse("9999-12-31T23:59:59.5Z"))),
     ):
-        with pytest.raises(ValueError, match="would never run: its first firing after .* falls after 9999-12-31"):
+        with pytest.raises(ValueError, match=r"would never run: its first firing after .* falls after 9999-12-31"):
             call()
     assert sched.list_schedules() == []
     sid = sched.schedule_at_interval(print, (), 1.0)

@@ -49,10 +49,10 @@ def test_a_window_filled_with_32_bit_values_widens_in_place() -> None:
 
 def test_rare_fields_cost_nothing_until_set() -> None:
     s = _state()
-    assert s._rare is None  # noqa: SLF001
+    assert s._rare is None
     assert (s.message, s.retries, s.last_error, s.metadata, s.unresolved) == (None, 0, None, {}, False)
     s.catch_up_run = 0  # a default: still nothing allocated
-    assert s._rare is None  # noqa: SLF001
+    assert s._rare is None
     s.retries = 2
-    assert s._rare is not None and s.retries == 2 and s.message is None  # noqa: SLF001
+    assert s._rare is not None and s.retries == 2 and s.message is None
     assert not s.is_async and s.kind == "call"

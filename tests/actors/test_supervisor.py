@@ -43,16 +43,16 @@ def test_busy_supervisor_is_told_to_drain_far_less_often_than_results_arrive(mon
     monkeypatch.setattr(supervisor, "DRAIN_PAUSE", 0.1)
     before = set(threading.enumerate())
     sched = Scheduler().start()
-    rt: Any = sched._rt  # noqa: SLF001
+    rt: Any = sched._rt
     drains = 0
-    real_tell = rt._sup_tell  # noqa: SLF001
+    real_tell = rt._sup_tell
 
     def tell(message: Any) -> None:
         nonlocal drains
         drains += message is DRAIN
         real_tell(message)
 
-    rt._sup_tell = tell  # noqa: SLF001
+    rt._sup_tell = tell
     calls: list[int] = []
     for k in range(20):
         sched.schedule_at_interval(calls.append, (k,), 0.005)
@@ -70,9 +70,9 @@ def test_busy_supervisor_is_told_to_drain_far_less_often_than_results_arrive(mon
 def test_asks_see_every_result_even_while_the_supervisor_rests(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(supervisor, "DRAIN_PAUSE", 5.0)  # a rest far longer than the test
     sched = Scheduler().start()
-    rt: Any = sched._rt  # noqa: SLF001
+    rt: Any = sched._rt
     try:
-        sup = rt._supervisor  # noqa: SLF001
+        sup = rt._supervisor
         for k in (1, 2):
             sched.schedule_in_seconds(lambda: None, (), 0.01)
             deadline = time.monotonic() + 5
@@ -99,7 +99,7 @@ def test_virtual_time_never_rests() -> None:
         clock.advance(Duration.from_seconds(50))
         assert sched.wait_idle(10)
         assert len(calls) == 50
-        assert sched._rt._supervisor._inbox.rest_until is None  # noqa: SLF001
+        assert sched._rt._supervisor._inbox.rest_until is None
     finally:
         assert sched.stop(timeout=10)
 
@@ -141,8 +141,8 @@ def test_an_execution_that_ends_during_stop_is_booked_and_its_callbacks_run(capl
     stopper = threading.Thread(target=lambda: stopped.append(sched.stop(timeout=10)))
     stopper.start()
     deadline = time.monotonic() + 10
-    pool = sched._rt.pool  # noqa: SLF001
-    while not pool._stopped and time.monotonic() < deadline:  # noqa: SLF001
+    pool = sched._rt.pool
+    while not pool._stopped and time.monotonic() < deadline:
         time.sleep(0.001)
     release.set()  # both finish after the pool has stopped taking jobs, while stop() waits
     stopper.join(15)
@@ -206,7 +206,7 @@ def test_a_callback_raising_any_base_exception_is_isolated_counted_and_logged(
         stopper = threading.Thread(target=lambda: stopped.append(sched.stop(timeout=10)))
         stopper.start()
         deadline = time.monotonic() + 10
-        while not sched._rt.pool._stopped and time.monotonic() < deadline:  # noqa: SLF001
+        while not sched._rt.pool._stopped and time.monotonic() < deadline:
             time.sleep(0.001)
         release.set()  # the result is booked after the pool stopped: callbacks run on the supervisor
         stopper.join(15)

@@ -179,7 +179,7 @@ def test_type_names_tolerate_inner_whitespace() -> None:
 
 
 def test_little_endian_refused_at_class_definition() -> None:
-    with pytest.raises(ValueError, match="LITTLE_ENDIAN.*big-endian"):
+    with pytest.raises(ValueError, match=r"LITTLE_ENDIAN.*big-endian"):
 
         class LE(Message):
             encoding = Encoding.LITTLE_ENDIAN
@@ -191,7 +191,7 @@ def test_little_endian_refused_at_class_definition() -> None:
             encoding = Encoding.LITTLE_ENDIAN
             a: Int8
 
-    with pytest.raises(TypeError, match="Encoding.BIG_ENDIAN"):
+    with pytest.raises(TypeError, match=r"Encoding\.BIG_ENDIAN"):
 
         class Other(Message):
             encoding = "little"

@@ -4,7 +4,6 @@ import enum
 import math
 import tracemalloc
 
-import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

@@ -12,10 +12,10 @@ from fractions import Fraction
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from unicode_digits import NON_ASCII_DIGITS_BY_VALUE
 
 from timekit.duration import Duration
 from timekit.errors import OutOfRangeError
-from unicode_digits import NON_ASCII_DIGITS_BY_VALUE
 
 I64_MIN = -(2**63)
 I64_MAX = 2**63 - 1

@@ -14,11 +14,11 @@ from fractions import Fraction
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from unicode_digits import NON_ASCII_DIGITS_BY_VALUE
 
 from timekit.duration import Duration
-from unicode_digits import NON_ASCII_DIGITS_BY_VALUE
-from timekit.timestamp import Timestamp
 from timekit.errors import OutOfRangeError
+from timekit.timestamp import Timestamp
 
 MIN = -62_135_596_800_000_000
 MAX = 253_402_300_799_999_999
@@ -80,7 +80,7 @@ def test_constructor_type_errors() -> None:
 
 
 def test_unknown_zone_names_it() -> None:
-    with pytest.raises(ValueError, match="'Mars/Base'.*Europe/Paris"):
+    with pytest.raises(ValueError, match=r"'Mars/Base'.*Europe/Paris"):
         Timestamp(0, "Mars/Base")
     with pytest.raises(ValueError, match="'Nowhere/Land'"):
         Timestamp(0).to_timezone("Nowhere/Land")

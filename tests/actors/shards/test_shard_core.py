@@ -71,7 +71,7 @@ def test_targets_and_stores_are_checked() -> None:
         check_store("postgres", "n")
     with pytest.raises(TypeError):
         check_store(42, "n")
-    with pytest.raises(TypeError, match="not an actors.store.Store"):
+    with pytest.raises(TypeError, match=r"not an actors\.store\.Store"):
         make_store(lambda i, k: "nope", 0, 1)
 
 
