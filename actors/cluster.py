@@ -254,11 +254,15 @@ class Cluster:
 
     def _apply_commands(self, commands: list[tuple[int, int, str, bytes]]) -> None:
         apply = self.apply
-        if apply is None:
-            return
         for seq, sid, op, payload in commands:
-            if sid not in self.rt.states or not self.owns(sid):
+            if not self.owns(sid):
                 continue  # not run here: its owner (maybe after a takeover) applies it
+            if op == "cancel":  # marked cancelled here before the answer: nothing of it starts after
+                self._apply_cancel(sid)
+                self.store.finish_command(seq, True)
+                continue
+            if apply is None or sid not in self.rt.states:
+                continue
             try:
                 result = apply(sid, op, msgspec.msgpack.decode(payload))
             except Exception:
@@ -267,7 +271,8 @@ class Cluster:
             self.store.finish_command(seq, result)
 
     def _apply_cancel(self, sid: int) -> None:
-        """Another process cancelled ``sid``: stop it here and store it cancelled."""
+        """Another process cancelled ``sid``: stop it here and store it cancelled. Once
+        this returns nothing of it starts here (it is not loaded, or marked cancelled)."""
         rt = self.rt
         with self.lock:
             s = rt.states.get(sid)
@@ -279,8 +284,30 @@ class Cluster:
                     logger.exception("tickwork: storing the cancellation of %s failed", sid)
 
     def cancel(self, sid: int) -> bool:
-        """Cancel a schedule this process does not run (see `PostgresStore.cancel_shared`)."""
-        return self.store.cancel_shared(sid, self.channel)
+        """Cancel a schedule this process does not run: True once no process can start it
+        any more. The tombstone stops new claims at once (`PostgresStore.cancel_shared`);
+        this then waits until the owner answers that it marked it cancelled, or until the
+        owner's lease ends (a dead or stopped owner: fenced, it starts nothing more) — within
+        the lease, so at most ``lease_ttl``. TimeoutError if neither happened by then (the
+        owner renews its lease but does not answer): the cancellation stays recorded."""
+        got = self.store.cancel_shared(sid, self.channel)
+        if got is None:
+            return False
+        seq, owner, epoch = got
+        if owner is None:
+            return True  # nobody held its lease: whoever takes it finds the tombstone
+        deadline = time.monotonic() + self.ttl
+        pause = 0.001
+        while not self.store.cancel_settled(seq, sid, owner, epoch):
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"schedule {sid} is cancelled (no new firing of it is claimed), but its owner {owner} neither "
+                    f"confirmed within lease_ttl={self.ttl:g} s that nothing claimed before still starts, nor let "
+                    "its lease go: it is alive but not answering"
+                )
+            time.sleep(pause)
+            pause = min(0.02, pause * 2)
+        return True
 
     def record(self, sid: int) -> StoredSchedule | None:
         """The stored record of a schedule another process runs."""
