@@ -50,7 +50,7 @@ import pykka
 from actors import persist
 from actors.firing import Firing
 from actors.store.record import ACTIVE_STATUSES, StoredSchedule
-from timekit import Timestamp
+from timekit import Duration, Timestamp
 
 if TYPE_CHECKING:
     from actors.runtime import Runtime
@@ -67,6 +67,34 @@ LEASE_FRACTION = 5 / 6
 
 #: Firings armed here and due within this many µs are claimed ahead, in one statement.
 AHEAD_US = 10_000
+
+
+#: Statistics that are durations (stored as µs).
+_DURATIONS = frozenset({"total_duration", "average_duration", "lateness_p50", "lateness_p99", "lateness_max"})
+#: Statistics that are the largest of the members' (percentiles do not add up).
+_HIGHEST = frozenset({"lateness_p50", "lateness_p99", "lateness_max"})
+
+
+def _add_up(members: list[dict[str, Any]], like: dict[str, Any]) -> dict[str, Any]:
+    """The group's statistics from each member's (the keys of ``like``): counts and total
+    durations added, rates and averages recomputed, lateness the highest member's."""
+    out: dict[str, Any] = {}
+    for key, mine in like.items():
+        values = [m[key] for m in members if m.get(key) is not None]
+        if key in _HIGHEST:
+            out[key] = max(values, key=lambda d: d.micros) if values else None
+        elif isinstance(mine, Duration):
+            out[key] = Duration(sum(v.micros for v in values if isinstance(v, Duration)))
+        elif isinstance(mine, int) and not isinstance(mine, bool):
+            out[key] = sum(v for v in values if isinstance(v, int))
+        else:
+            out[key] = mine
+    total = out.get("total_executions", 0)
+    if "success_rate" in out:
+        out["success_rate"] = out.get("successful_executions", 0) / total if total else 0.0
+    if "average_duration" in out:
+        out["average_duration"] = Duration(out["total_duration"].micros // total) if total else Duration(0)
+    return out
 
 
 def channel_of(group: str) -> str:
@@ -325,17 +353,50 @@ class Cluster:
             return recs
         return [msgspec.structs.replace(r, status="cancelled", next_due_us=None) if r.id in gone else r for r in recs]
 
+    # ----------------------------------------------------------------- group statistics
+    def _stats_snapshot(self) -> bytes | None:
+        """This process's `get_execution_stats` as stored with each heartbeat (None if the
+        runtime cannot answer, e.g. while stopping: the last snapshot stays)."""
+        try:
+            stats = self.rt.stats()
+        except Exception:
+            return None
+        return msgspec.msgpack.encode({k: v.micros if isinstance(v, Duration) else v for k, v in stats.items()})
+
+    def group_stats(self, own: dict[str, Any]) -> dict[str, Any]:
+        """The statistics of the whole group: ``own`` (this process's, current) and every
+        other live member's as of its last heartbeat, added up; per member under
+        ``"members"`` (member name -> statistics) and this one's name under ``"member"``."""
+        members: dict[str, dict[str, Any]] = {}
+        for name, data in self.store.member_stats().items():
+            if name == self.member:
+                continue
+            try:
+                raw = msgspec.msgpack.decode(data, type=dict[str, Any])
+            except msgspec.DecodeError:
+                logger.warning("tickwork: unreadable statistics of group member %s (ignored)", name)
+                continue
+            members[name] = {k: Duration(v) if k in _DURATIONS and isinstance(v, int) else v for k, v in raw.items()}
+        members[self.member] = dict(own)
+        total = _add_up(list(members.values()), own)
+        total["members"] = dict(sorted(members.items()))
+        total["member"] = self.member
+        return total
+
     def _beat(self) -> int:
         """One heartbeat: renew, release, take. Returns how many schedules it loaded."""
         conn = self._conn
         assert conn is not None
         grp, me, ttl = self.store.group, self.member, self.lease_s
+        snapshot = self._stats_snapshot()
         t0 = time.monotonic()
         with conn.transaction():
             conn.execute(
-                "INSERT INTO tickwork_members (grp, member, expires_at) VALUES (%s, %s, now() + make_interval(secs => %s)) "
-                "ON CONFLICT (grp, member) DO UPDATE SET expires_at = EXCLUDED.expires_at",
-                (grp, me, ttl),
+                "INSERT INTO tickwork_members AS m (grp, member, expires_at, stats) "
+                "VALUES (%s, %s, now() + make_interval(secs => %s), %s) "
+                "ON CONFLICT (grp, member) DO UPDATE SET expires_at = EXCLUDED.expires_at, "
+                "stats = coalesce(EXCLUDED.stats, m.stats)",
+                (grp, me, ttl, snapshot),
             )
             conn.execute("DELETE FROM tickwork_members WHERE grp = %s AND expires_at < now()", (grp,))
             alive = conn.execute("SELECT count(*) FROM tickwork_members WHERE grp = %s", (grp,)).fetchone()[0]  # type: ignore[index]

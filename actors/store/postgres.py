@@ -463,6 +463,22 @@ class PostgresStore(Store):
                 raise self._error("reading cancellations", exc) from None
         return {r[0] for r in rows}
 
+    def member_stats(self) -> dict[str, bytes]:
+        """The statistics snapshot each live member of the group stored with its last
+        heartbeat (member name -> MessagePack)."""
+        with self._lock:
+            self._require_open()
+            assert self._conn is not None
+            try:
+                rows = self._conn.execute(
+                    "SELECT member, stats FROM tickwork_members WHERE grp = %s AND expires_at > now() "
+                    "AND stats IS NOT NULL",
+                    (self.group,),
+                ).fetchall()
+            except psycopg.Error as exc:
+                raise self._error("reading the group's statistics", exc) from None
+        return {str(m): bytes(s) for m, s in rows}
+
     def increment(self, key: str) -> int:
         """Add one to the group's counter ``key`` and return it (1 the first time): unique
         across every process of the group (``tickwork run`` numbers its sends with it)."""

@@ -467,3 +467,62 @@ def test_a_cancel_waits_for_a_silent_owners_lease_to_end(pg_dsn: str, pg_group: 
             assert not s.cancel_schedule(3)
         finally:
             s.stop()
+
+
+def test_execution_stats_add_up_the_whole_group(pg_dsn: str, pg_group: str) -> None:
+    """get_execution_stats() on a member: the group's totals (this process's, current, and a
+    child process's as of its last heartbeat), each member's under "members"."""
+    ttl = 0.6
+    with psycopg.connect(pg_dsn, autocommit=True) as c:
+        c.execute(
+            "CREATE TABLE IF NOT EXISTS tickwork_test_runs (grp text, sid bigint, grid_us bigint, attempt int, "
+            "epoch bigint, pid int, at timestamptz DEFAULT clock_timestamp())"
+        )
+        c.execute("ALTER TABLE tickwork_test_runs ADD COLUMN IF NOT EXISTS started double precision")
+    s = Scheduler(store=PostgresStore(pg_dsn, group=pg_group, lease_ttl=ttl))
+    s.register("run", lambda *a: None)
+    s.start()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path.cwd()), os.environ.get("PYTHONPATH", "")])}
+    child = subprocess.Popen(
+        [sys.executable, str(CHILD), pg_dsn, pg_group, str(ttl)], stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len(s._rt.cluster.owned) > 16:
+            time.sleep(0.05)
+        assert len(s._rt.cluster.owned) == 16  # the child took its half
+        for i in range(16):
+            s.schedule("run", (i,), 0.02)
+        me = s._rt.cluster.member
+        deadline = time.monotonic() + 10
+        stats = s.get_execution_stats()
+        while time.monotonic() < deadline and not (
+            len(stats["members"]) == 2 and all(m["total_executions"] > 20 for m in stats["members"].values())
+        ):
+            time.sleep(0.1)
+            stats = s.get_execution_stats()
+        assert stats["member"] == me and set(stats["members"]) >= {me}
+        assert len(stats["members"]) == 2, stats["members"]
+        (other,) = set(stats["members"]) - {me}
+        assert other.split(":")[1] == str(child.pid)
+        theirs, mine = stats["members"][other], stats["members"][me]
+        assert theirs["total_executions"] > 20 and mine["total_executions"] > 20
+        with psycopg.connect(pg_dsn, autocommit=True) as c:
+            logged = c.execute(
+                "SELECT count(*) FROM tickwork_test_runs WHERE grp = %s AND pid = %s", (pg_group, child.pid)
+            ).fetchone()[0]
+        assert theirs["total_executions"] <= logged  # a snapshot of the child's own count
+        for key in ("total_executions", "successful_executions", "failed_executions", "missed_executions"):
+            assert stats[key] == theirs[key] + mine[key], key
+        assert stats["total_duration"] == Duration(theirs["total_duration"].micros + mine["total_duration"].micros)
+        assert stats["success_rate"] == 1.0
+        assert stats["lateness_max"] == max(theirs["lateness_max"], mine["lateness_max"], key=lambda d: d.micros)
+    finally:
+        child.terminate()
+        child.wait(15)
+    try:
+        assert set(s.get_execution_stats()["members"]) == {me}  # the child left the group
+    finally:
+        s.stop()
+    assert "members" not in s.get_execution_stats()  # after stop: this process's final ones
