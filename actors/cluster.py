@@ -21,6 +21,11 @@ epoch and never completed is claimed again after a takeover (attempt + 1): at le
 Schedule rows are fenced too (``PostgresStore.fence_member``): a process that lost a
 partition cannot overwrite its schedules.
 
+A cancel from a process that does not run the schedule writes a tombstone (claims check
+it) and a ``cancel`` command, and returns once the owner answered it (after marking the
+schedule cancelled, so nothing of it starts after) or the owner's lease ended (fenced).
+Each heartbeat also stores this process's execution statistics, which `group_stats` adds up.
+
 Leases (of members and partitions) last ``5/6 lease_ttl`` from their last renewal, so
 the partitions of a process that died are taken over at most ``lease_ttl`` after its
 last heartbeat (the lease, then at most one heartbeat period of the survivors).
