@@ -251,21 +251,26 @@ class Cluster:
             time.sleep(seconds)
             return
         try:
-            payloads = [n.payload for n in conn.notifies(timeout=seconds)]
+            # Each one handled as it comes (not when the wait is over): a command's sender waits on it.
+            for n in conn.notifies(timeout=seconds):
+                try:
+                    self._on_notify(n.payload)
+                except Exception:  # a store error: the sender times out or it is retried at a takeover
+                    logger.exception("tickwork: handling notification %r failed", n.payload)
         except psycopg.Error:
             time.sleep(seconds)
+
+    def _on_notify(self, payload: str) -> None:
+        kind, _, num = payload.rpartition(":")
+        if not num.isdigit():
             return
-        for payload in payloads:
-            kind, _, num = payload.rpartition(":")
-            if not num.isdigit():
-                continue
-            sid = int(num)
-            if kind == "c":
-                self._apply_cancel(sid)
-            elif kind == "m":
-                self._apply_commands(self.store.pending_commands(seq=sid))
-            elif self.owns(sid):
-                self._load([sid])
+        sid = int(num)
+        if kind == "c":
+            self._apply_cancel(sid)
+        elif kind == "m":
+            self._apply_commands(self.store.pending_commands(seq=sid))
+        elif self.owns(sid):
+            self._load([sid])
 
     def command(self, sid: int, op: str, args: dict[str, Any], timeout: float) -> bool:
         """Ask the process that runs ``sid`` to apply ``op`` (pause, resume, reschedule,
@@ -291,8 +296,10 @@ class Cluster:
             if not self.owns(sid):
                 continue  # not run here: its owner (maybe after a takeover) applies it
             if op == "cancel":  # marked cancelled here before the answer: nothing of it starts after
-                self._apply_cancel(sid)
+                s = self._mark_cancelled(sid)
                 self.store.finish_command(seq, True)
+                if s is not None:
+                    self._store_cancelled(s)
                 continue
             if apply is None or sid not in self.rt.states:
                 continue
@@ -306,15 +313,26 @@ class Cluster:
     def _apply_cancel(self, sid: int) -> None:
         """Another process cancelled ``sid``: stop it here and store it cancelled. Once
         this returns nothing of it starts here (it is not loaded, or marked cancelled)."""
+        s = self._mark_cancelled(sid)
+        if s is not None:
+            self._store_cancelled(s)
+
+    def _mark_cancelled(self, sid: int) -> ScheduleState | None:
+        """Mark ``sid`` cancelled here (nothing of it starts from now on); its state if
+        this did it (to store), else None."""
         rt = self.rt
         with self.lock:
             s = rt.states.get(sid)
-            if s is not None and rt.mark_cancelled(s):
-                rt.disarm(sid)
-                try:
-                    rt.persist_now(s)
-                except Exception:
-                    logger.exception("tickwork: storing the cancellation of %s failed", sid)
+            if s is None or not rt.mark_cancelled(s):
+                return None
+            rt.disarm(sid)
+            return s
+
+    def _store_cancelled(self, s: ScheduleState) -> None:
+        try:
+            self.rt.persist_now(s)
+        except Exception:  # the tombstone keeps it cancelled for every reader and loader
+            logger.exception("tickwork: storing the cancellation of %s failed", s.id)
 
     def cancel(self, sid: int) -> bool:
         """Cancel a schedule this process does not run: True once no process can start it
@@ -339,7 +357,7 @@ class Cluster:
                     "its lease go: it is alive but not answering"
                 )
             time.sleep(pause)
-            pause = min(0.02, pause * 2)
+            pause = min(0.005, pause * 2)
         return True
 
     def record(self, sid: int) -> StoredSchedule | None:
