@@ -55,6 +55,7 @@ import pykka
 from actors import persist
 from actors.firing import Firing
 from actors.store.record import ACTIVE_STATUSES, StoredSchedule
+from actors.supervisor import STATS
 from timekit import Duration, Timestamp
 
 if TYPE_CHECKING:
@@ -158,6 +159,7 @@ class Cluster:
         self.ahead_hits = 0  # claims found claimed ahead (for the benchmark)
         self._threads: list[threading.Thread] = []
         self.takeovers = 0  # partitions taken (for stats and tests)
+        self._stats_asked: pykka.Future[Any] | None = None  # the supervisor's statistics, asked at a heartbeat
 
     # ----------------------------------------------------------------- life cycle
     def start(self) -> int:
@@ -378,11 +380,24 @@ class Cluster:
 
     # ----------------------------------------------------------------- group statistics
     def _stats_snapshot(self) -> bytes | None:
-        """This process's `get_execution_stats` as stored with each heartbeat (None if the
-        runtime cannot answer, e.g. while stopping: the last snapshot stays)."""
+        """This process's `get_execution_stats` to store with this heartbeat: the answer to
+        the supervisor's previous beat's ask (never waited for: a busy supervisor must not
+        delay the lease renewal). None if there is none yet (the stored one stays)."""
+        fut, self._stats_asked = self._stats_asked, None
+        stats: dict[str, Any] | None = None
+        if fut is not None:
+            try:
+                stats = fut.get(timeout=0)
+            except pykka.Timeout:
+                self._stats_asked = fut  # still busy: asked again once it answered
+                return None
+            except Exception:  # the runtime is stopping
+                logger.debug("tickwork: no statistics for the heartbeat of %s", self.member, exc_info=True)
         try:
-            stats = self.rt.stats()
-        except Exception:
+            self._stats_asked = self.rt.supervisor_ref.ask(STATS, block=False)
+        except pykka.ActorDeadError:
+            pass
+        if stats is None:
             return None
         return msgspec.msgpack.encode({k: v.micros if isinstance(v, Duration) else v for k, v in stats.items()})
 
