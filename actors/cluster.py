@@ -21,6 +21,11 @@ epoch and never completed is claimed again after a takeover (attempt + 1): at le
 Schedule rows are fenced too (``PostgresStore.fence_member``): a process that lost a
 partition cannot overwrite its schedules.
 
+A cancel from a process that does not run the schedule writes a tombstone (claims check
+it) and a ``cancel`` command, and returns once the owner answered it (after marking the
+schedule cancelled, so nothing of it starts after) or the owner's lease ended (fenced).
+Each heartbeat also stores this process's execution statistics, which `group_stats` adds up.
+
 Leases (of members and partitions) last ``5/6 lease_ttl`` from their last renewal, so
 the partitions of a process that died are taken over at most ``lease_ttl`` after its
 last heartbeat (the lease, then at most one heartbeat period of the survivors).
@@ -50,7 +55,8 @@ import pykka
 from actors import persist
 from actors.firing import Firing
 from actors.store.record import ACTIVE_STATUSES, StoredSchedule
-from timekit import Timestamp
+from actors.supervisor import STATS
+from timekit import Duration, Timestamp
 
 if TYPE_CHECKING:
     from actors.runtime import Runtime
@@ -67,6 +73,34 @@ LEASE_FRACTION = 5 / 6
 
 #: Firings armed here and due within this many µs are claimed ahead, in one statement.
 AHEAD_US = 10_000
+
+
+#: Statistics that are durations (stored as µs).
+_DURATIONS = frozenset({"total_duration", "average_duration", "lateness_p50", "lateness_p99", "lateness_max"})
+#: Statistics that are the largest of the members' (percentiles do not add up).
+_HIGHEST = frozenset({"lateness_p50", "lateness_p99", "lateness_max"})
+
+
+def _add_up(members: list[dict[str, Any]], like: dict[str, Any]) -> dict[str, Any]:
+    """The group's statistics from each member's (the keys of ``like``): counts and total
+    durations added, rates and averages recomputed, lateness the highest member's."""
+    out: dict[str, Any] = {}
+    for key, mine in like.items():
+        values = [m[key] for m in members if m.get(key) is not None]
+        if key in _HIGHEST:
+            out[key] = max(values, key=lambda d: d.micros) if values else None
+        elif isinstance(mine, Duration):
+            out[key] = Duration(sum(v.micros for v in values if isinstance(v, Duration)))
+        elif isinstance(mine, int) and not isinstance(mine, bool):
+            out[key] = sum(v for v in values if isinstance(v, int))
+        else:
+            out[key] = mine
+    total = out.get("total_executions", 0)
+    if "success_rate" in out:
+        out["success_rate"] = out.get("successful_executions", 0) / total if total else 0.0
+    if "average_duration" in out:
+        out["average_duration"] = Duration(out["total_duration"].micros // total) if total else Duration(0)
+    return out
 
 
 def channel_of(group: str) -> str:
@@ -125,6 +159,7 @@ class Cluster:
         self.ahead_hits = 0  # claims found claimed ahead (for the benchmark)
         self._threads: list[threading.Thread] = []
         self.takeovers = 0  # partitions taken (for stats and tests)
+        self._stats_asked: pykka.Future[Any] | None = None  # the supervisor's statistics, asked at a heartbeat
 
     # ----------------------------------------------------------------- life cycle
     def start(self) -> int:
@@ -218,21 +253,26 @@ class Cluster:
             time.sleep(seconds)
             return
         try:
-            payloads = [n.payload for n in conn.notifies(timeout=seconds)]
+            # Each one handled as it comes (not when the wait is over): a command's sender waits on it.
+            for n in conn.notifies(timeout=seconds):
+                try:
+                    self._on_notify(n.payload)
+                except Exception:  # a store error: the sender times out or it is retried at a takeover
+                    logger.exception("tickwork: handling notification %r failed", n.payload)
         except psycopg.Error:
             time.sleep(seconds)
+
+    def _on_notify(self, payload: str) -> None:
+        kind, _, num = payload.rpartition(":")
+        if not num.isdigit():
             return
-        for payload in payloads:
-            kind, _, num = payload.rpartition(":")
-            if not num.isdigit():
-                continue
-            sid = int(num)
-            if kind == "c":
-                self._apply_cancel(sid)
-            elif kind == "m":
-                self._apply_commands(self.store.pending_commands(seq=sid))
-            elif self.owns(sid):
-                self._load([sid])
+        sid = int(num)
+        if kind == "c":
+            self._apply_cancel(sid)
+        elif kind == "m":
+            self._apply_commands(self.store.pending_commands(seq=sid))
+        elif self.owns(sid):
+            self._load([sid])
 
     def command(self, sid: int, op: str, args: dict[str, Any], timeout: float) -> bool:
         """Ask the process that runs ``sid`` to apply ``op`` (pause, resume, reschedule,
@@ -254,11 +294,17 @@ class Cluster:
 
     def _apply_commands(self, commands: list[tuple[int, int, str, bytes]]) -> None:
         apply = self.apply
-        if apply is None:
-            return
         for seq, sid, op, payload in commands:
-            if sid not in self.rt.states or not self.owns(sid):
+            if not self.owns(sid):
                 continue  # not run here: its owner (maybe after a takeover) applies it
+            if op == "cancel":  # marked cancelled here before the answer: nothing of it starts after
+                s = self._mark_cancelled(sid)
+                self.store.finish_command(seq, True)
+                if s is not None:
+                    self._store_cancelled(s)
+                continue
+            if apply is None or sid not in self.rt.states:
+                continue
             try:
                 result = apply(sid, op, msgspec.msgpack.decode(payload))
             except Exception:
@@ -267,20 +313,54 @@ class Cluster:
             self.store.finish_command(seq, result)
 
     def _apply_cancel(self, sid: int) -> None:
-        """Another process cancelled ``sid``: stop it here and store it cancelled."""
+        """Another process cancelled ``sid``: stop it here and store it cancelled. Once
+        this returns nothing of it starts here (it is not loaded, or marked cancelled)."""
+        s = self._mark_cancelled(sid)
+        if s is not None:
+            self._store_cancelled(s)
+
+    def _mark_cancelled(self, sid: int) -> ScheduleState | None:
+        """Mark ``sid`` cancelled here (nothing of it starts from now on); its state if
+        this did it (to store), else None."""
         rt = self.rt
         with self.lock:
             s = rt.states.get(sid)
-            if s is not None and rt.mark_cancelled(s):
-                rt.disarm(sid)
-                try:
-                    rt.persist_now(s)
-                except Exception:
-                    logger.exception("tickwork: storing the cancellation of %s failed", sid)
+            if s is None or not rt.mark_cancelled(s):
+                return None
+            rt.disarm(sid)
+            return s
+
+    def _store_cancelled(self, s: ScheduleState) -> None:
+        try:
+            self.rt.persist_now(s)
+        except Exception:  # the tombstone keeps it cancelled for every reader and loader
+            logger.exception("tickwork: storing the cancellation of %s failed", s.id)
 
     def cancel(self, sid: int) -> bool:
-        """Cancel a schedule this process does not run (see `PostgresStore.cancel_shared`)."""
-        return self.store.cancel_shared(sid, self.channel)
+        """Cancel a schedule this process does not run: True once no process can start it
+        any more. The tombstone stops new claims at once (`PostgresStore.cancel_shared`);
+        this then waits until the owner answers that it marked it cancelled, or until the
+        owner's lease ends (a dead or stopped owner: fenced, it starts nothing more) — within
+        the lease, so at most ``lease_ttl``. TimeoutError if neither happened by then (the
+        owner renews its lease but does not answer): the cancellation stays recorded."""
+        got = self.store.cancel_shared(sid, self.channel)
+        if got is None:
+            return False
+        seq, owner, epoch = got
+        if owner is None:
+            return True  # nobody held its lease: whoever takes it finds the tombstone
+        deadline = time.monotonic() + self.ttl
+        pause = 0.001
+        while not self.store.cancel_settled(seq, sid, owner, epoch):
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"schedule {sid} is cancelled (no new firing of it is claimed), but its owner {owner} neither "
+                    f"confirmed within lease_ttl={self.ttl:g} s that nothing claimed before still starts, nor let "
+                    "its lease go: it is alive but not answering"
+                )
+            time.sleep(pause)
+            pause = min(0.005, pause * 2)
+        return True
 
     def record(self, sid: int) -> StoredSchedule | None:
         """The stored record of a schedule another process runs."""
@@ -298,17 +378,63 @@ class Cluster:
             return recs
         return [msgspec.structs.replace(r, status="cancelled", next_due_us=None) if r.id in gone else r for r in recs]
 
+    # ----------------------------------------------------------------- group statistics
+    def _stats_snapshot(self) -> bytes | None:
+        """This process's `get_execution_stats` to store with this heartbeat: the answer to
+        the supervisor's previous beat's ask (never waited for: a busy supervisor must not
+        delay the lease renewal). None if there is none yet (the stored one stays)."""
+        fut, self._stats_asked = self._stats_asked, None
+        stats: dict[str, Any] | None = None
+        if fut is not None:
+            try:
+                stats = fut.get(timeout=0)
+            except pykka.Timeout:
+                self._stats_asked = fut  # still busy: asked again once it answered
+                return None
+            except Exception:  # the runtime is stopping
+                logger.debug("tickwork: no statistics for the heartbeat of %s", self.member, exc_info=True)
+        try:
+            self._stats_asked = self.rt.supervisor_ref.ask(STATS, block=False)
+        except pykka.ActorDeadError:
+            pass
+        if stats is None:
+            return None
+        return msgspec.msgpack.encode({k: v.micros if isinstance(v, Duration) else v for k, v in stats.items()})
+
+    def group_stats(self, own: dict[str, Any]) -> dict[str, Any]:
+        """The statistics of the whole group: ``own`` (this process's, current) and every
+        other live member's as of its last heartbeat, added up; per member under
+        ``"members"`` (member name -> statistics) and this one's name under ``"member"``."""
+        members: dict[str, dict[str, Any]] = {}
+        for name, data in self.store.member_stats().items():
+            if name == self.member:
+                continue
+            try:
+                raw = msgspec.msgpack.decode(data, type=dict[str, Any])
+            except msgspec.DecodeError:
+                logger.warning("tickwork: unreadable statistics of group member %s (ignored)", name)
+                continue
+            members[name] = {k: Duration(v) if k in _DURATIONS and isinstance(v, int) else v for k, v in raw.items()}
+        members[self.member] = dict(own)
+        total = _add_up(list(members.values()), own)
+        total["members"] = dict(sorted(members.items()))
+        total["member"] = self.member
+        return total
+
     def _beat(self) -> int:
         """One heartbeat: renew, release, take. Returns how many schedules it loaded."""
         conn = self._conn
         assert conn is not None
         grp, me, ttl = self.store.group, self.member, self.lease_s
+        snapshot = self._stats_snapshot()
         t0 = time.monotonic()
         with conn.transaction():
             conn.execute(
-                "INSERT INTO tickwork_members (grp, member, expires_at) VALUES (%s, %s, now() + make_interval(secs => %s)) "
-                "ON CONFLICT (grp, member) DO UPDATE SET expires_at = EXCLUDED.expires_at",
-                (grp, me, ttl),
+                "INSERT INTO tickwork_members AS m (grp, member, expires_at, stats) "
+                "VALUES (%s, %s, now() + make_interval(secs => %s), %s) "
+                "ON CONFLICT (grp, member) DO UPDATE SET expires_at = EXCLUDED.expires_at, "
+                "stats = coalesce(EXCLUDED.stats, m.stats)",
+                (grp, me, ttl, snapshot),
             )
             conn.execute("DELETE FROM tickwork_members WHERE grp = %s AND expires_at < now()", (grp,))
             alive = conn.execute("SELECT count(*) FROM tickwork_members WHERE grp = %s", (grp,)).fetchone()[0]  # type: ignore[index]

@@ -449,6 +449,10 @@ class Runtime:
         if self.cluster is not None and s.durable:
             # Shared store: claim the firing first (fenced); not ours to run, or done already: skipped.
             firing = self.cluster.claim(s, scheduled)
+            if firing is not None:
+                with self._stripes[s.id % _STRIPES]:  # cancelled (or paused) while it was claimed?
+                    if s.cancelled or s._status is not RUNNING:  # noqa: SLF001
+                        firing = None
             if firing is None:
                 self._deliver(s, _Done(generation, scheduled, 0, 0, True, None, None, True, exec_no))
                 return

@@ -816,12 +816,17 @@ class Scheduler:
 
     # -- statistics and callbacks -----------------------------------------------------------
     def get_execution_stats(self) -> dict[str, Any]:
-        """Aggregate statistics over every execution so far (after `stop`, the final ones)."""
+        """Aggregate statistics over every execution so far (after `stop`, the final ones).
+
+        With a shared store (`PostgresStore`): the whole group's, with each live member's
+        under ``"members"`` (see the README); after `stop`, this process's own."""
         rt = self._rt
         if self._stopped and rt is not None:
             final = rt.final_stats
             return dict(final) if final is not None else self._while_stopping(rt.stats)
-        return self._runtime().stats()
+        rt = self._runtime()
+        stats = rt.stats()
+        return stats if rt.cluster is None else rt.cluster.group_stats(stats)
 
     def get_execution_metrics(self, limit: int | None = None) -> list[ScheduleResult]:
         """The most recent execution results, oldest first (after `stop`, the final ones)."""

@@ -74,6 +74,7 @@ CREATE TABLE IF NOT EXISTS tickwork_members (
     expires_at timestamptz NOT NULL,
     PRIMARY KEY (grp, member)
 );
+ALTER TABLE tickwork_members ADD COLUMN IF NOT EXISTS stats bytea;
 CREATE TABLE IF NOT EXISTS tickwork_counters (
     grp text NOT NULL,
     key text NOT NULL,
@@ -383,35 +384,70 @@ class PostgresStore(Store):
                 raise self._error(f"claiming {len(firings)} firing(s)", exc) from None
         return {(sid, grid): (attempt, epoch) for sid, grid, attempt, epoch in rows}
 
-    def cancel_shared(self, sid: int, channel: str) -> bool:
-        """Cancel ``sid`` for every process of the group: True if it was stored and active.
-        Once this returns True no firing of it is claimed any more (claims check the
-        tombstone this writes); the owner, told by NOTIFY on ``channel``, stops it and
-        stores it as cancelled."""
+    def cancel_shared(self, sid: int, channel: str) -> tuple[int, str | None, int] | None:
+        """Cancel ``sid`` for every process of the group; None if it was not stored and
+        active (or cancelled already). In one transaction: a tombstone every claim checks
+        from now on (no new firing of it is claimed), a ``cancel`` command for its owner
+        (NOTIFYed on ``channel``) and a look at the lease of its partition. Returns
+        ``(command number, owner, epoch)``, owner None if nobody held that lease: then
+        nothing of it can start anywhere; else see `cancel_settled`."""
         with self._lock:
             self._require_open()
             conn = self._conn
             assert conn is not None
+            grp = self.group
             try:
                 with conn.transaction():
                     row = conn.execute(
-                        "SELECT data FROM tickwork_schedules WHERE grp = %s AND id = %s FOR UPDATE", (self.group, sid)
+                        "SELECT data FROM tickwork_schedules WHERE grp = %s AND id = %s FOR UPDATE", (grp, sid)
                     ).fetchone()
                     if row is None:
-                        return False
+                        return None
                     found = decode_rows([(sid, bytes(row[0]))]).schedules
                     if not found or found[0].status not in ACTIVE_STATUSES:
-                        return False
+                        return None
                     cur = conn.execute(
-                        "INSERT INTO tickwork_cancelled (grp, sid) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                        (self.group, sid),
+                        "INSERT INTO tickwork_cancelled (grp, sid) VALUES (%s, %s) ON CONFLICT DO NOTHING", (grp, sid)
                     )
                     if cur.rowcount == 0:
-                        return False  # cancelled already
-                    conn.execute("SELECT pg_notify(%s, %s)", (channel, f"c:{sid}"))
+                        return None  # cancelled already
+                    # FOR SHARE: a takeover of this partition commits before or after this, not meanwhile.
+                    lease = conn.execute(
+                        "SELECT owner, epoch FROM tickwork_partitions WHERE grp = %s AND part = %s "
+                        "AND owner IS NOT NULL AND expires_at > now() FOR SHARE",
+                        (grp, sid % self.partitions),
+                    ).fetchone()
+                    seq = conn.execute(
+                        "INSERT INTO tickwork_commands (grp, sid, op, payload) VALUES (%s, %s, 'cancel', '') "
+                        "RETURNING seq",
+                        (grp, sid),
+                    ).fetchone()
+                    assert seq is not None
+                    conn.execute("SELECT pg_notify(%s, %s)", (channel, f"m:{seq[0]}"))
             except psycopg.Error as exc:
                 raise self._error(f"cancelling schedule {sid}", exc) from None
-        return True
+        if lease is None:
+            return int(seq[0]), None, 0
+        return int(seq[0]), str(lease[0]), int(lease[1])
+
+    def cancel_settled(self, seq: int, sid: int, owner: str, epoch: int) -> bool:
+        """True once nothing claimed before cancel command ``seq`` can start any more:
+        ``owner`` answered it (it marked ``sid`` cancelled), or its lease of the partition
+        at ``epoch`` ended (expired, released or taken over: fenced, it runs nothing more)."""
+        with self._lock:
+            self._require_open()
+            assert self._conn is not None
+            try:
+                row = self._conn.execute(
+                    "SELECT EXISTS (SELECT 1 FROM tickwork_commands WHERE grp = %s AND seq = %s AND done_at IS NOT NULL) "
+                    "OR NOT EXISTS (SELECT 1 FROM tickwork_partitions WHERE grp = %s AND part = %s AND owner = %s "
+                    "AND epoch = %s AND expires_at > now())",
+                    (self.group, seq, self.group, sid % self.partitions, owner, epoch),
+                ).fetchone()
+            except psycopg.Error as exc:
+                raise self._error(f"reading the cancellation of schedule {sid}", exc) from None
+        assert row is not None
+        return bool(row[0])
 
     def cancelled_among(self, sids: list[int]) -> set[int]:
         """Which of ``sids`` were cancelled with `cancel_shared`."""
@@ -442,6 +478,22 @@ class PostgresStore(Store):
             yield
         finally:
             conn.close()  # releases the lock
+
+    def member_stats(self) -> dict[str, bytes]:
+        """The statistics snapshot each live member of the group stored with its last
+        heartbeat (member name -> MessagePack)."""
+        with self._lock:
+            self._require_open()
+            assert self._conn is not None
+            try:
+                rows = self._conn.execute(
+                    "SELECT member, stats FROM tickwork_members WHERE grp = %s AND expires_at > now() "
+                    "AND stats IS NOT NULL",
+                    (self.group,),
+                ).fetchall()
+            except psycopg.Error as exc:
+                raise self._error("reading the group's statistics", exc) from None
+        return {str(m): bytes(s) for m, s in rows}
 
     def increment(self, key: str) -> int:
         """Add one to the group's counter ``key`` and return it (1 the first time): unique
