@@ -92,6 +92,13 @@ def run_on_ray(
     except (ValueError, OSError, ConnectionError, ImportError, StoreError) as exc:
         err.write(f"tickwork: cannot run {spec_path} on Ray ({address}): {exc}\n")
         return EXIT_FAILED
+    except Exception as exc:
+        from actors.shards.actor import require_ray
+
+        if not isinstance(exc, require_ray().exceptions.RayActorError):
+            raise
+        err.write(f"tickwork: cannot run {spec_path} on Ray ({address}): a shard failed to start: {_cause(exc)}\n")
+        return EXIT_FAILED
     infos = ss.shard_info()
     restored = sum(i["restored"] for i in infos)
     out.write(
@@ -115,6 +122,13 @@ def run_on_ray(
             ss.destroy()
         view.final(how)
     return EXIT_OK
+
+
+def _cause(exc: BaseException) -> str:
+    """The last exception line(s) of a Ray actor error's remote traceback (not all of it)."""
+    text = str(exc)
+    found = list(re.finditer(r"(?m)^[\w.]+(?:Error|Exception|Exit): ", text))
+    return text[found[-1].start():].strip() if found else text.strip().splitlines()[-1]
 
 
 def add_arguments(run_parser: Any) -> None:

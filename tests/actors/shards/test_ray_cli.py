@@ -88,3 +88,8 @@ def test_run_a_spec_on_ray_with_a_postgres_store_and_resume(
     for i in range(4):  # resumed from PostgreSQL: the sequence numbers go on
         seqs = _seqs(tmp_path / f"hb{i}.frames")
         assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) > len(first[i])
+    # An unreachable server: the shards cannot start; said in one line, without Ray's traceback.
+    assert main(argv[:9] + ["--store", "postgresql://nobody:pw@127.0.0.1:1/x"]) == 1
+    err = capsys.readouterr().err
+    assert "a shard failed to start: actors.store.errors.StoreError" in err and "reachable" in err, err
+    assert "Traceback" not in err and "pw@" not in err
