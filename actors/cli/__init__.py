@@ -53,8 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("spec", metavar="SPEC.toml")
     r.add_argument("--state", metavar="FILE", help="SQLite state file (default: SPEC.state.db next to the spec)")
     r.add_argument("--store", metavar="DSN",
-                   help="a PostgreSQL store (postgresql://...) shared by replicas of the spec, instead of --state")
-    r.add_argument("--group", metavar="NAME", default="default", help="the group within --store (default 'default')")
+                   help="a PostgreSQL store (postgresql://...) shared by replicas of the spec, instead of --state "
+                        "(with --ray: a group per shard, instead of --state-dir)")
+    r.add_argument("--group", metavar="NAME", default="default",
+                   help="the group within --store (default 'default'; with --ray: the shards' groups "
+                        "are NAME.shard.I-of-K, NAME by default the spec's deployment name)")
     r.add_argument("--lease-ttl", metavar="SECONDS", type=_seconds, default=10.0,
                    help="with --store: a silent replica's schedules move to the others after this long (default 10)")
     r.add_argument("--duration", metavar="SECONDS", type=_seconds, help="stop after this long (default: until Ctrl-C)")

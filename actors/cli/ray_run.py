@@ -2,7 +2,9 @@
 
 Each of K shard actors (see `actors.shards`) runs the spec schedules whose names hash
 to it, durable in its own SQLite file in ``--state-dir`` (default ``SPEC.ray-state/``
-next to the spec; single host). In the foreground (default) this process shows the
+next to the spec; single host) or, with ``--store postgresql://...``, in a PostgreSQL
+group of its own (``NAME.shard.I-of-K``, NAME the ``--group`` or the deployment's name;
+multi-host). In the foreground (default) this process shows the
 merged table until Ctrl-C / ``--duration``, then stops the shards (their state stays:
 the next run resumes). ``--detach`` deploys and returns at once; the shards run on
 until ``tickwork run SPEC --ray ADDRESS --stop``.
@@ -25,6 +27,7 @@ from actors.cli.commands import (
 )
 from actors.cli.spec import SpecError, load_spec
 from actors.cli.view import make_view
+from actors.store import StoreError
 
 __all__ = ["deployment_name", "run_on_ray"]
 
@@ -53,7 +56,7 @@ class _Merged:
 def run_on_ray(
     spec_path: str, *, address: str, shards: int, state_dir: str | None, duration: float | None,
     out: IO[str], err: IO[str], plain: bool = False, interval: float = 1.0, detach: bool = False,
-    stop_only: bool = False,
+    stop_only: bool = False, store: str | None = None, group: str | None = None, lease_ttl: float = 10.0,
 ) -> int:
     """Deploy (or join) the spec's shards and run them; see the module docstring."""
     try:
@@ -75,18 +78,32 @@ def run_on_ray(
     state = Path(state_dir) if state_dir else Path(spec_path).with_name(Path(spec_path).stem + ".ray-state")
     text = Path(spec_path).read_text(encoding="utf-8")
     try:
+        if store:
+            from actors.shards.stores import PostgresPerShard
+
+            where: Any = PostgresPerShard(store, group or name, lease_ttl=lease_ttl)
+            state_text = f"store {where!r}"
+        else:
+            where, state_text = f"sqlite:{state}", f"state {state}/"
         ss = ShardedScheduler.deploy(
-            shards, name=name, address=address, store=f"sqlite:{state}", spec_text=text,
+            shards, name=name, address=address, store=where, spec_text=text,
             spec_source=str(spec_path), spec_base_dir=str(Path(spec_path).resolve().parent),
         )
-    except (ValueError, OSError, ConnectionError, ImportError) as exc:
+    except (ValueError, OSError, ConnectionError, ImportError, StoreError) as exc:
         err.write(f"tickwork: cannot run {spec_path} on Ray ({address}): {exc}\n")
+        return EXIT_FAILED
+    except Exception as exc:
+        from actors.shards.actor import require_ray
+
+        if not isinstance(exc, require_ray().exceptions.RayActorError):
+            raise
+        err.write(f"tickwork: cannot run {spec_path} on Ray ({address}): a shard failed to start: {_cause(exc)}\n")
         return EXIT_FAILED
     infos = ss.shard_info()
     restored = sum(i["restored"] for i in infos)
     out.write(
         f"tickwork: running {spec.source} on Ray: {len(spec.schedules)} schedule(s) over {ss.shards} shard(s) "
-        f"({name}, pids {', '.join(str(i['pid']) for i in infos)}); state {state}/: {restored} restored\n"
+        f"({name}, pids {', '.join(str(i['pid']) for i in infos)}); {state_text}: {restored} restored\n"
     )
     out.flush()
     if detach:
@@ -107,6 +124,13 @@ def run_on_ray(
     return EXIT_OK
 
 
+def _cause(exc: BaseException) -> str:
+    """The last exception line(s) of a Ray actor error's remote traceback (not all of it)."""
+    text = str(exc)
+    found = list(re.finditer(r"(?m)^[\w.]+(?:Error|Exception|Exit): ", text))
+    return text[found[-1].start():].strip() if found else text.strip().splitlines()[-1]
+
+
 def add_arguments(run_parser: Any) -> None:
     """The ``--ray`` options of ``tickwork run``."""
     g = run_parser.add_argument_group("on a Ray cluster (pip install 'tickwork[ray]')")
@@ -125,7 +149,11 @@ def main(args: Any, out: IO[str], err: IO[str]) -> int:
     if args.state:
         err.write("tickwork: --state is one file; with --ray each shard has its own: use --state-dir DIR\n")
         return 2
+    if args.store and args.state_dir:
+        err.write("tickwork: --store and --state-dir both say where the shards keep their schedules: pick one\n")
+        return 2
     return run_on_ray(
         args.spec, address=args.ray, shards=args.shards, state_dir=args.state_dir, duration=args.duration,
         out=out, err=err, plain=args.plain, interval=args.interval, detach=args.detach, stop_only=args.stop,
+        store=args.store, group=None if args.group == "default" else args.group, lease_ttl=args.lease_ttl,
     )

@@ -26,11 +26,12 @@ from actors.shards.offload import Offload
 from actors.shards.requests import KEY_META, ScheduleRequest, make_request
 from actors.shards.routing import shard_of
 from actors.shards.stats import merge_stats
-from actors.shards.stores import SQLitePerShard, StoreFactory
+from actors.shards.stores import PostgresPerShard, SQLitePerShard, StoreFactory
 
 __all__ = [
     "KEY_META",
     "Offload",
+    "PostgresPerShard",
     "SQLitePerShard",
     "ScheduleRequest",
     "ShardedScheduleError",

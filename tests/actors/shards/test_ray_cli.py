@@ -66,3 +66,30 @@ def test_ray_run_refuses_a_state_file(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["run", str(spec), "--ray", "auto", "--state", "x.db"]) == 2
     assert "--state-dir" in capsys.readouterr().err
     assert main(["run", str(spec), "--ray", "auto", "--shards", "0"]) == 2
+    assert main(["run", str(spec), "--ray", "auto", "--store", "postgresql://h/db", "--state-dir", "d"]) == 2
+    assert "pick one" in capsys.readouterr().err
+
+
+def test_run_a_spec_on_ray_with_a_postgres_store_and_resume(
+    ray_cluster: str, tmp_path: Path, pg_dsn: str, pg_group: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "beats.toml"
+    spec.write_text(SPEC)
+    argv = ["run", str(spec), "--ray", ray_cluster, "--shards", "2", "--duration", "1", "--plain",
+            "--store", pg_dsn, "--group", pg_group]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert f"groups {pg_group}.shard.*: 0 restored" in text, text
+    assert not (tmp_path / "beats.ray-state").exists()
+    first = {i: _seqs(tmp_path / f"hb{i}.frames") for i in range(4)}
+    assert all(len(seqs) >= 5 for seqs in first.values()), first
+    assert main(argv[:6] + ["--duration", "0.6"] + argv[8:]) == 0
+    assert "4 restored" in capsys.readouterr().out
+    for i in range(4):  # resumed from PostgreSQL: the sequence numbers go on
+        seqs = _seqs(tmp_path / f"hb{i}.frames")
+        assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) > len(first[i])
+    # An unreachable server: the shards cannot start; said in one line, without Ray's traceback.
+    assert main(argv[:9] + ["--store", "postgresql://nobody:pw@127.0.0.1:1/x"]) == 1
+    err = capsys.readouterr().err
+    assert "a shard failed to start: actors.store.errors.StoreError" in err and "reachable" in err, err
+    assert "Traceback" not in err and "pw@" not in err

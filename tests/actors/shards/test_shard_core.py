@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 
 from actors.results import ScheduleStatus
-from actors.shards import KEY_META, SQLitePerShard, make_request, merge_stats, shard_of
+from actors.shards import (
+    KEY_META,
+    PostgresPerShard,
+    SQLitePerShard,
+    make_request,
+    merge_stats,
+    shard_of,
+)
 from actors.shards.shard import Shard
 from actors.shards.stores import check_store, make_store
 from actors.shards.targets import check_targets, import_target
@@ -122,6 +129,44 @@ def test_a_store_factory_callable(tmp_path: Path) -> None:
         assert made == [1] and sh.info()["store_location"].endswith("custom-1.db")
     finally:
         sh.stop()
+
+
+def test_a_postgres_dsn_gives_each_shard_a_group_of_its_own(pg_dsn: str, pg_group: str) -> None:
+    name = pg_group.replace(".", "_")
+    store = check_store(pg_dsn, name)
+    assert isinstance(store, PostgresPerShard) and store == PostgresPerShard(pg_dsn, name)
+    assert store.group(1, 3) == f"{name}.shard.1-of-3" and "shard.*" in repr(store)
+    assert "s3cret" not in repr(check_store("postgresql://u:s3cret@localhost/db", name))
+    with pytest.raises(ValueError, match="lease_ttl"):
+        PostgresPerShard(pg_dsn, name, lease_ttl=0)
+    sh = [Shard(i, 2, name=name, targets=TARGETS, store=store) for i in range(2)]
+    try:
+        sh[0].schedule_many([make_request("noop", [], 3600, key=f"a{i}") for i in range(3)])
+        sh[1].schedule_many([make_request("noop", [], 3600, key="b")])
+        assert sorted(sh[0].keys()) == ["a0", "a1", "a2"] and sh[1].keys() == ["b"]  # groups do not mix
+        assert sh[0].info()["store_location"].endswith(f"group '{name}.shard.0-of-2'")
+    finally:
+        assert all([s.stop() for s in sh])  # noqa: C419 (a list: stop both, even if one fails)
+
+
+def test_a_restarted_postgres_shard_takes_its_group_over_at_once(pg_dsn: str, pg_group: str) -> None:
+    # The first incarnation never leaves the group (as if SIGKILLed): its leases stand.
+    # Without the takeover the second would load nothing until they expired (lease_ttl).
+    store = PostgresPerShard(pg_dsn, pg_group.replace(".", "_"), lease_ttl=60)
+    first = Shard(0, 1, targets=TARGETS, store=store)
+    first.schedule_many([make_request("noop", [], 3600, key=f"k{i}") for i in range(5)])
+    made = first.keys()
+    ids = {k: first.get_schedule(k).id for k in made}
+    second = Shard(0, 1, targets=TARGETS, store=store)
+    try:
+        assert second.info()["restored"] == 5 and second.start_seconds < 10
+        assert sorted(second.keys()) == sorted(made)
+        assert {k: second.get_schedule(k).id for k in made} == ids
+        assert first.stop()  # the old one is fenced: it writes nothing over what the new one runs
+        assert second.call("pause", "k1") and second.get_schedule("k1").status is ScheduleStatus.PAUSED
+        assert second.sched._rt.cluster.owned.keys() == set(range(32))
+    finally:
+        assert second.stop()
 
 
 def test_merge_stats() -> None:
