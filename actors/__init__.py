@@ -8,21 +8,21 @@ crashes. `Scheduler` is the facade that spawns and messages them.
 
 from actors.firing import Firing, current_firing
 from actors.functions import schedule_at, schedule_once, schedule_repeating
+from actors.messages import Cancel, Pause, Resume, Tick, Update
 from actors.policy import Retry
 from actors.protocol import Protocol, protocol
-from actors.store import MemoryStore, SQLiteStore, Store, StoreError, StoreLockedError
-from actors.messages import Cancel, Pause, Resume, Tick, Update
 from actors.results import ScheduleInfo, ScheduleResult, ScheduleStatus
 from actors.runtime import UpdateCallbackError
 from actors.scheduler import Scheduler
+from actors.store import MemoryStore, SQLiteStore, Store, StoreError, StoreLockedError
 
 __all__ = [
     "Cancel",
     "Firing",
-    "Pause",
-    "Protocol",
     "MemoryStore",
+    "Pause",
     "PostgresStore",
+    "Protocol",
     "Resume",
     "Retry",
     "SQLiteStore",

@@ -17,21 +17,20 @@ from typing import Any
 import msgspec
 import pykka
 
-from timekit import Clock, Duration, ScheduleAt, SystemClock, Timestamp, VirtualClock
-
 from actors.activity import Activity
 from actors.clock_actor import FLUSH, STEP, ClockActor, arm, arm_timeout, disarm
 from actors.executor import ExecutionPool
 from actors.firing import _CURRENT, Firing
 from actors.messages import Tick, _Done
+from actors.persist import to_record
 from actors.pool import Dispatcher, run_turn
 from actors.results import ScheduleStatus
 from actors.schedule_actor import RestartedScheduleActor, ScheduleActor
-from actors.persist import to_record
 from actors.state import ScheduleState
 from actors.store import Store, StoredSchedule
 from actors.supervisor import DRAIN, STATS, SupervisorActor, _Died, _History, _Record, _Redeliver
 from actors.timebase import Timebase
+from timekit import Clock, Duration, ScheduleAt, SystemClock, Timestamp, VirtualClock
 
 __all__ = ["Runtime", "to_trigger"]
 
@@ -219,7 +218,7 @@ class Runtime:
     def rng_for(self, s: ScheduleState) -> random.Random:
         """The schedule's own random source (seeded per scheduler and id when the
         scheduler has a seed, so jitter is reproducible whatever the thread order)."""
-        rng = s.rng
+        rng: random.Random | None = s.rng
         if rng is None:
             rng = s.rng = random.Random(f"{self.seed}:{s.id}") if self.seed is not None else random.Random()
         return rng
@@ -478,7 +477,7 @@ class Runtime:
             else:
                 value = s.fn(*s.args)  # type: ignore[misc]  # no empty kwargs dict per call
             ok, error = True, None
-        except BaseException as exc:  # user code: anything it raises is its result
+        except BaseException as exc:  # noqa: BLE001  # user code: anything it raises is its result
             value, ok, error = None, False, exc
             logger.debug("tickwork: schedule %s raised %r", s.id, exc)
         finished = max(started, self.now_us(wall))
@@ -557,7 +556,7 @@ class Runtime:
         try:
             coro = s.fn(*s.args, **s.kwargs)  # type: ignore[misc]
             fut = asyncio.run_coroutine_threadsafe(coro, s.loop)
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001  # user code (or a closed loop): the execution's result
             if "coro" in locals() and asyncio.iscoroutine(coro):
                 coro.close()
             finish(False, None, exc)

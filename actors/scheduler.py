@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import inspect
-import functools
 import itertools
 import logging
 import math
@@ -24,8 +24,6 @@ from typing import Any, TypeVar
 import pykka
 
 import codec
-from timekit import Clock, Duration, ScheduleAt, SystemClock, Timestamp, VirtualClock
-
 from actors import persist
 from actors.messages import Pause, Resume, Update, _Plan
 from actors.policy import Retry, make_policy
@@ -34,6 +32,7 @@ from actors.runtime import Runtime, to_trigger
 from actors.state import ScheduleState, as_args
 from actors.store import Store, StoredSchedule, check_encodable
 from actors.supervisor import latest
+from timekit import Clock, Duration, ScheduleAt, SystemClock, Timestamp, VirtualClock
 
 __all__ = ["Scheduler"]
 
@@ -320,7 +319,8 @@ class Scheduler:
         rt = self._rt
         if rt is None or self._stopped:
             self._refuse_if_stopped()
-            rt = self.start()._rt
+            self.start()
+            rt = self._rt
             assert rt is not None
         return rt
 

@@ -19,15 +19,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from timekit import Duration, Timestamp
-from timekit.zones import get_zone
-
 from actors.cli import EXIT_PIPE
 from actors.cli.display import LIMIT, more, safe, shown
 from actors.cli.runner import Runner, WouldCancel
 from actors.cli.spec import ScheduleSpec, SpecError, load_spec
 from actors.cli.view import View, make_view
 from actors.store import SQLiteStore, Store, StoreError
+from timekit import Duration, Timestamp
+from timekit.zones import get_zone
 
 __all__ = ["check", "default_state_path", "isatty", "parse_seconds", "run", "run_view", "stop_on_signals"]
 

@@ -28,13 +28,12 @@ import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 
-from timekit import ScheduleAt
-
 from actors.cli.sinks import Sink, open_sink
 from actors.cli.spec import ScheduleSpec, Spec
 from actors.results import ScheduleInfo, ScheduleStatus
 from actors.scheduler import Scheduler
 from actors.store import Store
+from timekit import ScheduleAt
 
 __all__ = ["META_KEY", "TARGET", "Reconciled", "Row", "Runner", "WouldCancel", "same_trigger"]
 
@@ -274,7 +273,7 @@ class Runner:
         if s is None:
             return None  # a stored schedule no longer in the spec (being cancelled)
         if self._shared_count is not None:
-            n = self._counts[name] = self._shared_count(f"send:{name}")
+            n = self._counts[name] = int(self._shared_count(f"send:{name}"))
         else:
             n = self._counts[name] = self._counts[name] + 1
         msg = s.build(n, self.sched.now().micros)

@@ -18,9 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from actors.store import SQLiteStore, Store
+
+if TYPE_CHECKING:
+    from actors.store.postgres import PostgresStore
 
 __all__ = ["PostgresPerShard", "SQLitePerShard", "StoreFactory", "check_store", "make_store"]
 
@@ -98,7 +101,7 @@ class PostgresPerShard:
         """The group of shard ``index`` of ``shards``."""
         return f"{self.name}.shard.{index}-of-{shards}"
 
-    def _store(self, index: int, shards: int) -> Store:
+    def _store(self, index: int, shards: int) -> PostgresStore:
         from actors.store.postgres import PostgresStore
 
         return PostgresStore(
@@ -111,7 +114,7 @@ class PostgresPerShard:
 
     def __call__(self, index: int, shards: int) -> Store:
         store = self._store(index, shards)
-        take_over(store)
+        store.take_over()
         return store
 
     def __repr__(self) -> str:
@@ -123,28 +126,6 @@ class PostgresPerShard:
         return isinstance(other, PostgresPerShard) and (self.dsn, self.name) == (other.dsn, other.name)
 
     __hash__ = None  # type: ignore[assignment]
-
-
-def take_over(store: Any) -> None:
-    """Make ``store`` (an unopened `PostgresStore`) its group's only member: clear every
-    member row and partition lease of the group, so the next member to join takes all
-    partitions at its first heartbeat. Only for a group with a single owner by
-    construction (a shard's): a live member of the group loses its partitions."""
-    import psycopg
-
-    conn = store._connect()
-    try:
-        with conn.transaction():
-            conn.execute(
-                "UPDATE tickwork_partitions SET owner = NULL, expires_at = '-infinity' WHERE grp = %s", (store.group,)
-            )
-            conn.execute("DELETE FROM tickwork_members WHERE grp = %s", (store.group,))
-    except psycopg.errors.UndefinedTable:
-        pass  # a database never used by tickwork: nobody to take over from
-    except psycopg.Error as exc:
-        raise store._error("taking the group over", exc) from None
-    finally:
-        conn.close()
 
 
 def check_store(store: Any, name: str) -> Any:

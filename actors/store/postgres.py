@@ -495,6 +495,26 @@ class PostgresStore(Store):
                 raise self._error("reading the group's statistics", exc) from None
         return {str(m): bytes(s) for m, s in rows}
 
+    def take_over(self) -> None:
+        """Make this (unopened) store its group's only member: clear every member row and
+        partition lease of the group, so it takes all partitions at its first heartbeat.
+        Only for a group with a single owner by construction (a Ray shard's): a live
+        member of the group loses its partitions (fenced: their epochs move on)."""
+        conn = self._connect()
+        try:
+            with conn.transaction():
+                conn.execute(
+                    "UPDATE tickwork_partitions SET owner = NULL, expires_at = '-infinity' WHERE grp = %s",
+                    (self.group,),
+                )
+                conn.execute("DELETE FROM tickwork_members WHERE grp = %s", (self.group,))
+        except psycopg.errors.UndefinedTable:
+            pass  # a database never used by tickwork: nobody to take over from
+        except psycopg.Error as exc:
+            raise self._error("taking the group over", exc) from None
+        finally:
+            conn.close()
+
     def increment(self, key: str) -> int:
         """Add one to the group's counter ``key`` and return it (1 the first time): unique
         across every process of the group (``tickwork run`` numbers its sends with it)."""

@@ -6,11 +6,11 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-
 from runtime_support import START
 
 from actors import Scheduler
 from timekit import VirtualClock
+
 
 @pytest.fixture
 def clock() -> VirtualClock:

@@ -190,7 +190,7 @@ def test_round_trip_through_both_stores(recs: list[StoredSchedule]) -> None:
 
 def test_statuses_are_the_runtimes() -> None:
     assert set(STATUSES) == {s.value for s in ScheduleStatus}
-    assert ACTIVE_STATUSES == {s.value for s in ScheduleStatus if s.is_active}
+    assert {s.value for s in ScheduleStatus if s.is_active} == ACTIVE_STATUSES
 
 
 def test_every_trigger_kind_restores_equal() -> None:
@@ -250,7 +250,7 @@ def strictly_equal(a: Any, b: Any) -> bool:
     if type(a) is not type(b):
         return False
     if type(a) is list:
-        return len(a) == len(b) and all(strictly_equal(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(strictly_equal(x, y) for x, y in zip(a, b, strict=True))
     if type(a) is dict:
         return a.keys() == b.keys() and all(strictly_equal(a[k], b[k]) for k in a)
     if type(a) is float and math.isnan(a):
