@@ -250,6 +250,18 @@ class Dispatcher:
                 return
         self._runq.put(mailbox)
 
+    def _turn_here(self, mailbox: _Mailbox) -> None:
+        """`_turn` on the calling thread (`run_here`), which counts as a worker meanwhile."""
+        _tls.worker = self
+        try:
+            self._turn(mailbox)
+        except BaseException:  # noqa: BLE001 - as in _work
+            logger.critical("tickwork dispatcher %s: internal error", self._name, exc_info=True)
+            try:
+                self._finish(mailbox)
+            except BaseException:  # noqa: BLE001
+                logger.critical("tickwork dispatcher: cannot finish actor", exc_info=True)
+
     def _finish(self, mailbox: _Mailbox) -> None:
         """Tear down a stopped actor: fail its pending asks, release it, call the hook."""
         mailbox.set()  # no-op unless we got here through an internal error
@@ -339,7 +351,7 @@ def run_here(mailboxes: Iterable[_Mailbox]) -> None:
     previous = getattr(_tls, "worker", None)
     try:
         for mailbox in mailboxes:
-            _turn_here(mailbox)
+            mailbox.dispatcher._turn_here(mailbox)  # the package's own
     finally:
         _tls.worker = previous
 
@@ -348,22 +360,9 @@ def run_turn(mailbox: _Mailbox) -> None:
     """`run_here` for one mailbox (``post(..., True)`` returned True)."""
     previous = getattr(_tls, "worker", None)
     try:
-        _turn_here(mailbox)
+        mailbox.dispatcher._turn_here(mailbox)  # the package's own
     finally:
         _tls.worker = previous
-
-
-def _turn_here(mailbox: _Mailbox) -> None:
-    dispatcher = mailbox.dispatcher
-    _tls.worker = dispatcher
-    try:
-        dispatcher._turn(mailbox)
-    except BaseException:  # noqa: BLE001 - as in Dispatcher._work
-        logger.critical("tickwork dispatcher %s: internal error", dispatcher._name, exc_info=True)
-        try:
-            dispatcher._finish(mailbox)
-        except BaseException:  # noqa: BLE001
-            logger.critical("tickwork dispatcher: cannot finish actor", exc_info=True)
 
 
 def _unregister(actor: PooledActor) -> None:
