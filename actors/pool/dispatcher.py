@@ -54,7 +54,7 @@ class Dispatcher:
             has messages then goes to the back of the run queue.
         name: thread name prefix.
         on_actor_death: default death hook for actors started without
-            ``on_death`` (see the module docstring).
+            ``on_death`` (see the `actors.pool` docstring).
         daemon: make the workers daemon threads (default ``False``). Daemon
             workers do not keep the interpreter alive, but at exit they die
             mid-message and ``on_stop`` does not run (as with Pykka's

@@ -211,7 +211,8 @@ class _Mailbox(list):  # type: ignore[type-arg]
 
     def set(self) -> None:
         with _waiter_lock:
-            self.state = max(self.state, _STOPPED)
+            if self.state < _STOPPED:  # noqa: PLR1730 - never write: _finish may make it _DEAD meanwhile
+                self.state = _STOPPED
             waiter = self.waiter
         if waiter is not None:
             waiter.set()
