@@ -183,11 +183,12 @@ from pykka.messages import _ActorStop
 from actors.pool.actor import PooledActor
 from actors.pool.dispatcher import Dispatcher, run_here, run_turn
 from actors.pool.future import PooledFuture
-from actors.pool.mailbox import DeathHook, _Mailbox
+from actors.pool.mailbox import DeathHook
+from actors.pool.mailbox import (
+    _Mailbox as _Mailbox,  # named in docs/design.md (``_Mailbox.post``)
+)
 
 __all__ = ["STOP", "DeathHook", "Dispatcher", "PooledActor", "PooledFuture", "run_here", "run_turn"]
 
 STOP: Any = _ActorStop()
 """Pykka's stop message: ``ref.tell(STOP)`` stops an actor without allocating futures."""
-
-_ = _Mailbox  # named in docs/design.md (``_Mailbox.post``)
