@@ -387,19 +387,57 @@ def _compile_schedule(
         return None
     if not decl.name.strip():
         problems.append(Problem(f"{path}.name", "a schedule name must not be empty"))
+    msg = _schedule_message(decl, path, declared, messages, problems)
+    trigger, text, zone = _trigger(decl, path, problems)  # exactly one trigger
+    sink = _schedule_sink(decl, path, base_dir, problems)
+    if msg is None:
+        return None
+    values = _schedule_values(decl, msg, path, problems)
+    increment = _schedule_increment(decl, msg, path, problems)
+    now_us = Timestamp.now().micros
+    now = _schedule_now(decl, msg, path, increment, now_us, problems)
+    if len(problems) > before or not _fill_defaults(msg, values, now, path, problems):
+        return None
+    assert trigger is not None and sink is not None
+    s = ScheduleSpec(
+        index=index,
+        name=decl.name,
+        message=msg,
+        values=values,
+        trigger=trigger,
+        trigger_text=text,
+        zone=zone,
+        increment=tuple(increment),
+        now=now,
+        sink=sink,
+    )
+    try:  # the whole message, as it will be sent first, must encode
+        proto.check(s.build(1, now_us))
+    except (ValueError, TypeError) as exc:
+        problems.append(Problem(f"{path}.values", str(exc)))
+        return None
+    return s
 
-    # -- the message type and its fields
+
+def _schedule_message(
+    decl: ScheduleDecl,
+    path: str,
+    declared: dict[str, Any],
+    messages: dict[str, MessageSpec],
+    problems: list[Problem],
+) -> MessageSpec | None:
+    """The schedule's compiled message type (None, and a problem unless it was declared with errors)."""
     msg = messages.get(decl.message)
     if msg is None and decl.message not in declared:  # (a declared one with errors is reported there)
         known = ", ".join(declared) or "none declared"
         problems.append(
             Problem(f"{path}.message", f"unknown message type `{decl.message}` (declared: {known})")
         )
+    return msg
 
-    # -- exactly one trigger
-    trigger, text, zone = _trigger(decl, path, problems)
 
-    # -- the sink
+def _schedule_sink(decl: ScheduleDecl, path: str, base_dir: Path, problems: list[Problem]) -> SinkSpec | None:
+    """The parsed sink (None if it cannot be parsed); a file sink that cannot be written is a problem."""
     sink: SinkSpec | None
     try:
         sink = parse_sink(decl.sink, base_dir)
@@ -410,11 +448,11 @@ def _compile_schedule(
         why = file_sink_problem(sink.path)
         if why is not None:
             problems.append(Problem(f"{path}.sink", why))
+    return sink
 
-    if msg is None:
-        return None
 
-    # -- values, increment, now
+def _schedule_values(decl: ScheduleDecl, msg: MessageSpec, path: str, problems: list[Problem]) -> dict[str, Any]:
+    """``values``, each converted to its field's type (the ones that fail are left out, with a problem)."""
     values: dict[str, Any] = {}
     for fname, v in decl.values.items():
         vpath = key_path(f"{path}.values", fname)
@@ -427,6 +465,11 @@ def _compile_schedule(
             values[fname] = conv
         elif problems and problems[-1].path == vpath:
             problems[-1] = Problem(vpath, f"{problems[-1].message} (field `{fname}` is {f.type_name})")
+    return values
+
+
+def _schedule_increment(decl: ScheduleDecl, msg: MessageSpec, path: str, problems: list[Problem]) -> list[str]:
+    """``increment``: integer fields of the message, each once."""
     increment: list[str] = []
     for j, fname in enumerate(decl.increment):
         ipath = f"{path}.increment[{j}]"
@@ -439,8 +482,19 @@ def _compile_schedule(
             problems.append(Problem(ipath, f"field `{fname}` is listed twice"))
         else:
             increment.append(fname)
+    return increment
+
+
+def _schedule_now(
+    decl: ScheduleDecl,
+    msg: MessageSpec,
+    path: str,
+    increment: list[str],
+    now_us: int,
+    problems: list[Problem],
+) -> dict[str, str]:
+    """``now``: field -> time unit, for number fields not in ``increment`` that hold the time in that unit."""
     now: dict[str, str] = {}
-    now_us = Timestamp.now().micros
     for fname, unit in decl.now.items():
         npath = key_path(f"{path}.now", fname)
         f = msg.fields.get(fname)
@@ -468,8 +522,14 @@ def _compile_schedule(
             )
             continue
         now[fname] = unit
-    if len(problems) > before:
-        return None
+    return now
+
+
+def _fill_defaults(
+    msg: MessageSpec, values: dict[str, Any], now: dict[str, str], path: str, problems: list[Problem]
+) -> bool:
+    """Add the defaults of the fields given no value to ``values`` (increments start from them);
+    False, with a problem, if a field has neither a value nor a default."""
     missing = [
         n for n, f in msg.fields.items() if n not in values and n not in now and not f.has_default
     ]
@@ -478,30 +538,12 @@ def _compile_schedule(
             Problem(f"{path}.values", f"no value for field(s) {', '.join(f'`{n}`' for n in missing)} "
                     f"of {msg.name} (they have no default): give them in values")
         )
-        return None
+        return False
     defaults = msg.cls()
     for n in msg.fields:  # defaults are values too: increments start from them
         if n not in values and n not in now:
             values[n] = getattr(defaults, n)
-    assert trigger is not None and sink is not None
-    s = ScheduleSpec(
-        index=index,
-        name=decl.name,
-        message=msg,
-        values=values,
-        trigger=trigger,
-        trigger_text=text,
-        zone=zone,
-        increment=tuple(increment),
-        now=now,
-        sink=sink,
-    )
-    try:  # the whole message, as it will be sent first, must encode
-        proto.check(s.build(1, now_us))
-    except (ValueError, TypeError) as exc:
-        problems.append(Problem(f"{path}.values", str(exc)))
-        return None
-    return s
+    return True
 
 
 def file_sink_problem(p: Path) -> str | None:

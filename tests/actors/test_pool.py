@@ -745,3 +745,15 @@ def test_the_live_ring_counts_and_shutdown_stops_what_is_left(make) -> None:
     assert d.shutdown(timeout=TIMEOUT)
     assert deaths.done.wait(TIMEOUT)
     assert d.actor_count == 0 and all(exc is None for _, exc in deaths.calls)
+
+
+def test_the_package_exports_what_the_module_did() -> None:
+    import actors.pool as pool
+
+    assert sorted(pool.__all__) == [
+        "DeathHook", "Dispatcher", "PooledActor", "PooledFuture", "STOP", "run_here", "run_turn",
+    ]
+    assert pool.STOP == pykka.messages._ActorStop()
+    assert issubclass(pool.PooledFuture, pykka.ThreadingFuture)
+    assert pool.Dispatcher.__module__ == "actors.pool.dispatcher"
+    assert "Pykka internals relied on" in (pool.__doc__ or "")
