@@ -25,14 +25,13 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 import codec
+from actors.cli.display import safe
+from actors.cli.sinks import SinkSpec, parse_sink
 from codec.fields import type_for_name
 from codec.validation import explain_float_bound_in
 from timekit import Duration, ScheduleAt, Timestamp
 from timekit.zones import get_zone
 from timekit.zones import zone_name as zone_name_of
-
-from actors.cli.display import safe
-from actors.cli.sinks import SinkSpec, parse_sink
 
 __all__ = [
     "FieldInfo",
@@ -382,7 +381,7 @@ def _compile_schedule(
     problems: list[Problem],
 ) -> ScheduleSpec | None:
     before = len(problems)
-    decl: ScheduleDecl = _convert(_preprocess_schedule(sraw), ScheduleDecl, path, problems)
+    decl: ScheduleDecl | UnsetType = _convert(_preprocess_schedule(sraw), ScheduleDecl, path, problems)
     if decl is UNSET:
         return None
     if not decl.name.strip():

@@ -45,15 +45,15 @@ class PooledActor(pykka.Actor):
     turn, just before its first message (False: costs no dispatcher turn for
     actors that may wait long for their first message). Read once, at start."""
 
-    actor_inbox: _Mailbox  # type: ignore[assignment]
+    actor_inbox: _Mailbox
 
     # Per-actor memory matters at 100,000 actors: the URN string and the ActorRef
     # (with its weakref) are made on first use, and ``actor_stopped`` is the mailbox.
-    @property  # type: ignore[override]
+    @property
     def actor_stopped(self) -> _Mailbox:  # type: ignore[override]
         return self.actor_inbox
 
-    @property  # type: ignore[override]
+    @property
     def actor_urn(self) -> str:  # type: ignore[override]
         number = self.__dict__.get("_urn_no")
         if number is None:  # numbered on first use (setdefault: atomic)
@@ -69,7 +69,7 @@ class PooledActor(pykka.Actor):
         return ref  # type: ignore[no-any-return]
 
     @classmethod
-    def start(  # type: ignore[override]
+    def start(
         cls,
         *args: Any,
         dispatcher: Dispatcher | None = None,

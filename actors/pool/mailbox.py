@@ -101,7 +101,7 @@ class _ExtraField:
         setattr(extra, self.name, value)
 
 
-class _Mailbox(list):  # type: ignore[type-arg]
+class _Mailbox(list):
     """A pooled actor's inbox, which is also its ``actor_stopped`` flag.
 
     One small object per actor (a list of pending messages plus a few slots, ~140
@@ -130,8 +130,8 @@ class _Mailbox(list):  # type: ignore[type-arg]
     waiter = _ExtraField("waiter")
 
     __hash__ = object.__hash__  # type: ignore[assignment]  # identity, not list equality: mailboxes live in sets
-    __eq__ = object.__eq__  # type: ignore[assignment]
-    __ne__ = object.__ne__  # type: ignore[assignment]
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
 
     def __init__(self) -> None:
         self.actor: PooledActor | None = None
@@ -211,7 +211,7 @@ class _Mailbox(list):  # type: ignore[type-arg]
 
     def set(self) -> None:
         with _waiter_lock:
-            if self.state < _STOPPED:  # noqa: PLR1730 - never write: _finish may make it _DEAD meanwhile
+            if self.state < _STOPPED:  # not max(): never write, _finish may make it _DEAD meanwhile
                 self.state = _STOPPED
             waiter = self.waiter
         if waiter is not None:
@@ -225,7 +225,7 @@ class _Mailbox(list):  # type: ignore[type-arg]
             waiter = self.waiter
             if waiter is None:
                 waiter = self.waiter = threading.Event()
-        return waiter.wait(timeout)
+        return bool(waiter.wait(timeout))
 
 
 class _Ring:

@@ -753,7 +753,7 @@ def test_the_package_exports_what_the_module_did() -> None:
     assert sorted(pool.__all__) == [
         "DeathHook", "Dispatcher", "PooledActor", "PooledFuture", "STOP", "run_here", "run_turn",
     ]
-    assert pool.STOP == pykka.messages._ActorStop()
+    assert pykka.messages._ActorStop() == pool.STOP
     assert issubclass(pool.PooledFuture, pykka.ThreadingFuture)
     assert pool.Dispatcher.__module__ == "actors.pool.dispatcher"
     assert "Pykka internals relied on" in (pool.__doc__ or "")
