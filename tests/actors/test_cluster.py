@@ -13,6 +13,7 @@ import threading
 import time
 import types
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,6 +35,24 @@ CHILD = Path(__file__).with_name("cluster_child.py")
 
 def grid_gaps(points: list[int], every_us: int) -> list[int]:
     return [b - a for a, b in itertools.pairwise(points) if b - a != every_us]
+
+
+def two_members(pg_dsn: str, group: str, lease_ttl: float, tick: Callable[[], None]) -> tuple[Scheduler, Scheduler]:
+    """Schedulers "a" and "b" in one group of 2 partitions, each running ``tick`` as
+    "tick"; returns once b owns a partition (or after 5 s)."""
+
+    def member(tag: str) -> Scheduler:
+        s = Scheduler(store=PostgresStore(pg_dsn, group=group, lease_ttl=lease_ttl, partitions=2), name=tag)
+        s.register("tick", tick)
+        s.start()
+        return s
+
+    a = member("a")
+    b = member("b")
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and len(b._rt.cluster.owned) < 1:
+        time.sleep(0.05)
+    return a, b
 
 
 def test_two_schedulers_split_the_partitions_and_take_over_without_gaps(pg_dsn: str, pg_group: str) -> None:
@@ -79,25 +98,14 @@ def test_schedules_run_by_another_process_are_visible_and_cancellable(pg_dsn: st
     runs: Counter[int] = Counter()
     lock = threading.Lock()
 
-    def member(tag: str) -> Scheduler:
-        s = Scheduler(store=PostgresStore(pg_dsn, group=pg_group, lease_ttl=1.0, partitions=2), name=tag)
+    def tick() -> None:
+        f = current_firing()
+        assert f is not None
+        with lock:
+            runs[f.schedule_id] += 1
 
-        def tick() -> None:
-            f = current_firing()
-            assert f is not None
-            with lock:
-                runs[f.schedule_id] += 1
-
-        s.register("tick", tick)
-        s.start()
-        return s
-
-    a = member("a")
-    b = member("b")
+    a, b = two_members(pg_dsn, pg_group, 1.0, tick)
     try:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and len(b._rt.cluster.owned) < 1:
-            time.sleep(0.05)
         ids = [a.schedule("tick", (), 0.05, name=f"s{i}") for i in range(4)]
         theirs = [sid for sid in ids if a.get_schedule(sid) is not None and not a._rt.cluster.owns(sid)]
         assert len(theirs) == 2  # created here, run by b
@@ -440,26 +448,15 @@ def test_nothing_starts_after_a_cancel_from_another_process_returned(pg_dsn: str
     starts: dict[int, list[float]] = {}
     lock = threading.Lock()
 
-    def member(tag: str) -> Scheduler:
-        s = Scheduler(store=PostgresStore(pg_dsn, group=pg_group, lease_ttl=2.0, partitions=2), name=tag)
+    def tick() -> None:
+        at = time.time()  # first thing: when the target started
+        f = current_firing()
+        assert f is not None
+        with lock:
+            starts.setdefault(f.schedule_id, []).append(at)
 
-        def tick() -> None:
-            at = time.time()  # first thing: when the target started
-            f = current_firing()
-            assert f is not None
-            with lock:
-                starts.setdefault(f.schedule_id, []).append(at)
-
-        s.register("tick", tick)
-        s.start()
-        return s
-
-    a = member("a")
-    b = member("b")
+    a, b = two_members(pg_dsn, pg_group, 2.0, tick)
     try:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and len(b._rt.cluster.owned) < 1:
-            time.sleep(0.05)
         ids = [a.schedule("tick", (), 0.002) for _ in range(24)]
         theirs = [sid for sid in ids if not a._rt.cluster.owns(sid)]
         assert len(theirs) == 12
