@@ -9,6 +9,10 @@ Four kinds, built with the factories::
 
 ``next_fire(after)`` returns the first firing strictly after ``after`` (or None);
 ``next_fire_us(after_us)`` is the same on plain int microseconds for hot loops.
+``ScheduleAt.coerce(when)`` is the one rule for what a scheduling method's ``when``
+may be (a ScheduleAt, an instant, or any duration `Duration.coerce` takes);
+``first_due(now_us)`` and ``coalesce(due_us, now_us)`` answer a scheduler's two
+questions (when does a new schedule first fire; which firings has it missed).
 
 Wall-clock times and DST (daily and cron)
 -----------------------------------------
