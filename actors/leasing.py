@@ -10,7 +10,7 @@ format and `Leases`, the runtime's `Lessee`.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pykka
 
@@ -19,14 +19,13 @@ from actors.pool import run_turn
 
 if TYPE_CHECKING:
     from actors.activity import Activity
-    from actors.execution import Execution, Job
     from actors.executor import ExecutionPool
     from actors.state import ScheduleState
     from actors.timebase import Timebase
 
 __all__ = [
     "DEADLINE", "GENERATION", "LEASE_AHEAD_US", "LEASE_MAX", "LEASE_SPAN_US", "MAX_LEASES",
-    "NAP_MARGIN_US", "RECLAIM_AFTER_US", "SID", "STRIDE", "Lease", "Leases",
+    "NAP_MARGIN_US", "RECLAIM_AFTER_US", "SID", "STRIDE", "Booking", "Job", "Lease", "Leases",
 ]
 
 # -- the run format: flat ``sid, deadline, generation`` triples in deadline order
@@ -65,6 +64,27 @@ NAP_MARGIN_US = 200
 _NOTHING: list[int] = []
 
 
+class Job(Protocol):
+    """An execution parked in a lease (an `actors.execution.Job`)."""
+
+    def run(self, later: list[tuple[ScheduleState, Any]] | None) -> None:
+        """Run it; ``later``: collect the result there instead of booking it now."""
+        ...
+
+
+class Booking(Protocol):
+    """What serving a lease needs of the execution path (`actors.execution.Execution`)."""
+
+    @property
+    def stopping(self) -> bool:
+        """stop() is under way: make no more leases."""
+        ...
+
+    def book(self, results: list[tuple[ScheduleState, Any]]) -> None:
+        """Book ``results`` in order and empty the list."""
+        ...
+
+
 class Lease:
     """A run of deadlines leased to one execution thread, and its hand-off slot.
 
@@ -100,7 +120,7 @@ class Leases:
     def __init__(
         self,
         pool: ExecutionPool,
-        execution: Execution,
+        execution: Booking,
         states: dict[int, ScheduleState],
         timebase: Timebase,
         activity: Activity,

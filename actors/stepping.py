@@ -6,33 +6,48 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pykka
 
 from actors.clock_actor import STEP
 
 if TYPE_CHECKING:
-    from actors.runtime import Runtime
+    from actors.activity import Activity
 
-__all__ = ["Stepper", "on_event_loop"]
+__all__ = ["SteppedRuntime", "Stepper", "on_event_loop"]
 
 #: How long a virtual-time step waits for the clock actor's answer (it only ever is slow).
 STEP_TIMEOUT = 60.0
 
 
+class SteppedRuntime(Protocol):
+    """What stepping needs of the runtime."""
+
+    clock: Any  # a VirtualClock
+    activity: Activity
+    clock_ref: pykka.ActorRef[Any]
+
+    @property
+    def stopping(self) -> bool: ...
+
+    def on_own_thread(self) -> bool:
+        """True on a thread of the runtime (where targets and callbacks run)."""
+        ...
+
+
 class Stepper:
     """The `VirtualClock` participant of one runtime."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: SteppedRuntime) -> None:
         self.rt = runtime
         self.clock = runtime.clock
         #: The activity ``ops`` at which `settle` last found the work stalled.
         self.stalled_at = -1
-        self.clock.attach(self)  # type: ignore[attr-defined]  # a VirtualClock
+        self.clock.attach(self)
 
     def detach(self) -> None:
-        self.clock.detach(self)  # type: ignore[attr-defined]
+        self.clock.detach(self)
 
     def settle(self) -> tuple[bool, int | None]:
         """Block until everything due at or before the clock's now has run and been
@@ -49,7 +64,7 @@ class Stepper:
             return True, None
         if rt.on_own_thread() or on_event_loop():
             return False, None
-        patience: float = self.clock.stall_timeout  # type: ignore[attr-defined]
+        patience: float = self.clock.stall_timeout
         activity = rt.activity
         while True:
             mark = activity.ops
