@@ -142,12 +142,10 @@ class Leases:
 
     def lease(self, run: list[int]) -> None:
         lease = Lease(run)
-        try:
-            self.pool.submit(lambda: self.serve(lease))
-        except RuntimeError:  # the pool stopped: the ticks are dropped with their tokens
-            self.activity.done(len(run) // STRIDE)
-            return
         self.out.append(lease)
+        # Served on this thread if the pool has stopped: its naps end at once and the
+        # ticks are dropped with their tokens (stop is under way).
+        self.pool.submit_or_run(lambda: self.serve(lease))
 
     def reclaim(self, now: int) -> tuple[list[int], int | None]:
         leases = self.out
