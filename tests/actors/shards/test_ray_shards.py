@@ -37,7 +37,7 @@ def test_routing_batch_and_idempotent_keys(deploy: Any, tmp_path: Path) -> None:
     ss = deploy(2, store=f"sqlite:{tmp_path / 'stores'}")
     keys = ss.schedule_many([ss.request("noop", [], 3600, key=f"job-{i}") for i in range(400)])
     assert keys == [f"job-{i}" for i in range(400)]
-    per_shard = [set(part) for part in ss._all("keys")]
+    per_shard = [set(part) for part in ss._calls.every("keys")]
     for i, part in enumerate(per_shard):  # each key lives on the shard its hash names, only there
         assert part == {k for k in keys if shard_of(k, 2) == i}
     assert all(len(p) > 100 for p in per_shard)  # both shards got a fair share
