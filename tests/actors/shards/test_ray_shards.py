@@ -113,6 +113,29 @@ def test_connect_finds_the_shards_and_a_different_k_is_refused(deploy: Any, tmp_
         ShardedScheduler.connect(namespace=ss.namespace + "-nobody")
 
 
+def test_a_closed_client_and_a_half_destroyed_deployment(deploy: Any) -> None:
+    import ray
+
+    ss = deploy(2)
+    other = ShardedScheduler.connect(namespace=ss.namespace)
+    other.close()
+    other.close()  # idempotent
+    with pytest.raises(RuntimeError, match="was closed; connect"):
+        other.keys()
+    assert ss.keys() == []  # the shards are untouched
+    ray.kill(ray.get_actor("tickwork.shard.1", namespace=ss.namespace), no_restart=True)
+
+    def refused() -> bool:
+        try:
+            ShardedScheduler.connect(namespace=ss.namespace).close()
+        except ShardsNotFound as exc:
+            assert "shard 1 of 2 of 'tickwork' is missing" in str(exc)
+            return True
+        return False
+
+    _wait(refused, 20, "the killed shard's name to go")
+
+
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
 def test_sigkilled_shard_restarts_and_restores_everything(
     deploy: Any, tmp_path: Path, kind: str, request: pytest.FixtureRequest
