@@ -49,7 +49,6 @@ class ShardedScheduler:
     def __init__(self, handles: Sequence[Any], infos: Sequence[dict[str, Any]], *, namespace: str,
                  owns_ray: bool = False, timeout: float = _TIMEOUT) -> None:
         self._calls = ShardCalls(handles, timeout)
-        self._infos = list(infos)
         self.namespace = namespace
         self.name = str(infos[0]["name"])
         self.targets: dict[str, str] = dict(infos[0]["targets"])

@@ -13,11 +13,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from actors.shards.actor import actor_name, require_ray, shard_actor_class
 from actors.shards.stores import check_store
 from actors.shards.targets import check_targets
+
+if TYPE_CHECKING:
+    from actors.shards.offload import Offload
 
 __all__ = ["Deployment", "ShardsNotFound", "find_shards", "ray_connection"]
 
@@ -76,7 +79,7 @@ class Deployment:
     targets: dict[str, str]
     #: The store argument as shipped to the shards (see `actors.shards.stores.check_store`).
     store: Any
-    offload: dict[str, Any] | None
+    offload: dict[str, Offload] | None
     spec_text: str | None
     spec_source: str
     spec_base_dir: str | None
