@@ -149,7 +149,7 @@ class Deployment:
         if have != want:
             raise ValueError(
                 f"shards {self.name!r} are already deployed in namespace {self.namespace!r} with {have}, "
-                f"not {want}: connect() to use them, or shutdown(destroy=True) them first (their stores stay)"
+                f"not {want}: connect() to use them, or destroy() them first (their stores stay)"
             )
         return handles, infos
 
