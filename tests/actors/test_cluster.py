@@ -388,8 +388,8 @@ def test_a_claim_made_ahead_under_an_earlier_lease_is_claimed_again(pg_dsn: str,
         cluster = s._rt.cluster
         epoch = cluster.owned[0][0]
         state = types.SimpleNamespace(id=77)
-        with cluster._cv:
-            cluster._ready[(77, 1234)] = (1, epoch - 1)  # left from an earlier lease
+        with cluster.claims._cv:
+            cluster.claims._ready[(77, 1234)] = (1, epoch - 1)  # left from an earlier lease
         firing = cluster.claim(state, 1234)
         assert firing is not None and (firing.attempt, firing.epoch) == (1, epoch)
         assert cluster.claim(state, 1234) is None  # claimed at this epoch now: never twice
