@@ -21,7 +21,7 @@ Differences from the single-process stores (see `actors.store.base`):
 
 Thread-safety: one connection, used under the store's lock (as `SQLiteStore`).
 Security: as for every store, rows are decoded with msgspec into plain Structs; nothing
-stored is imported, unpickled or evaluat
+stored is imported, unpickled or evaluated.
 
 Where each part lives: the tables in `schema`; the connection, opening and error
 messages in `connection`; the schedules (the `Store` hooks, ids, fenced writes) in
