@@ -37,6 +37,7 @@ import pykka
 from pykka._envelope import Envelope
 
 from actors.activity import Activity
+from actors.leasing import LEASE_AHEAD_US, LEASE_MAX, LEASE_SPAN_US, STRIDE
 from actors.messages import Tick, _Timeout
 from actors.pool import run_here
 from actors.threaded import OwnThreadActor
@@ -51,14 +52,7 @@ logger = logging.getLogger("tickwork")
 #: (µs), so a wall clock stepped forward is noticed within a second.
 WALL_RECHECK_US = 1_000_000
 
-#: The clock leases timeline deadlines to idle execution threads this long (µs)
-#: before the first of them is due (see `Lessee`) ...
-LEASE_AHEAD_US = 2_000
-#: ... taking every deadline due within this span (µs) after that, so that under
-#: dense load the clock wakes about once per span, not once per deadline ...
-LEASE_SPAN_US = 2_000
-#: ... at most this many per lease (a herd is shared out among threads).
-LEASE_MAX = 64
+
 
 
 class Lessee(Protocol):
@@ -326,7 +320,7 @@ class ClockActor(OwnThreadActor):
             spare = lessee.spare()
             armed = self._armed
             horizon = (now + LEASE_AHEAD_US + LEASE_SPAN_US + 1 + _BIAS) << _DEADLINE
-            limit = 3 * LEASE_MAX
+            limit = STRIDE * LEASE_MAX
             leased = False
             while spare > 0 and heap and heap[0] < horizon:
                 run: list[int] = []
@@ -340,7 +334,7 @@ class ClockActor(OwnThreadActor):
                     run += (sid, (e >> _DEADLINE) - _BIAS, gen)
                 if not run:
                     break
-                n = len(run) // 3
+                n = len(run) // STRIDE
                 self._activity.add(n)
                 self.ticks_sent += n
                 spare -= 1
@@ -410,7 +404,7 @@ class ClockActor(OwnThreadActor):
         if not due:
             return
         if not counted:  # the whole batch: one activity update, then the tells
-            n = len(due) // 3
+            n = len(due) // STRIDE
             self._activity.add(n)
             self.ticks_sent += n
         resolve = self._resolve

@@ -59,9 +59,24 @@ class ExecutionPool:
             self._grow()
 
     def submit(self, job: Callable[[], None]) -> None:
-        """Queue ``job``; it runs on one of the pool's threads."""
+        """Queue ``job``; it runs on one of the pool's threads. RuntimeError once stopped."""
         if self._stopped:
             raise RuntimeError("the execution pool is stopped")
+        if len(self._threads) < self._size:
+            self._grow()
+        self._queue.put(job)
+
+    def submit_or_run(self, job: Callable[[], None]) -> None:
+        """Queue ``job`` or, once the pool has stopped, run it on the calling thread.
+
+        The runtime's one fallback for a stopped pool: every job it hands over
+        (an execution, a lease, a booking, callbacks) ends what it holds when run
+        during stop (skipped, dropped or booked, its activity token released), so
+        running it here loses nothing. A job that slips in as the pool stops is run
+        by `shutdown` once the threads have ended."""
+        if self._stopped:
+            job()
+            return
         if len(self._threads) < self._size:
             self._grow()
         self._queue.put(job)
@@ -140,4 +155,19 @@ class ExecutionPool:
             if t.is_alive():
                 ok = False
                 logger.warning("tickwork: execution thread %s is still running user code after stop", t.name)
+        if ok:
+            self._run_leftovers()
         return ok
+
+    def _run_leftovers(self) -> None:
+        """Run, here, jobs queued behind the threads' stop marks (submitted as the pool stopped)."""
+        while True:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if job is not _STOP:
+                try:
+                    job()
+                except BaseException:  # as in _run: a bug guard
+                    logger.exception("tickwork: an execution job failed unexpectedly")

@@ -27,6 +27,16 @@ class Tick(msgspec.Struct, frozen=True, gc=False):
     generation: int
 
 
+class _LeasedTick(msgspec.Struct, frozen=True, gc=False):
+    """A `Tick` delivered by the thread a deadline was leased to (`actors.leasing`):
+    the execution it starts is handed to that thread through ``lease`` (a
+    `actors.leasing.Lease`) rather than queued on the execution pool."""
+
+    scheduled_us: int
+    generation: int
+    lease: Any
+
+
 class Update(msgspec.Struct, frozen=True):
     """Change a schedule; fields left as None keep their value.
 
@@ -84,3 +94,26 @@ class _Timeout(msgspec.Struct, frozen=True):
     """Execution number ``exec_no`` has run longer than the schedule's timeout."""
 
     exec_no: int
+
+
+class _Died:
+    """A schedule actor died (told to the supervisor): restart it with ``salvage``,
+    the envelopes it had not processed."""
+
+    __slots__ = ("error", "salvage", "sid")
+
+    def __init__(self, sid: int, salvage: list[Any], error: BaseException | None) -> None:
+        self.sid = sid
+        self.salvage = salvage
+        self.error = error
+
+
+class _Redeliver:
+    """A result for a schedule actor that is restarting (told to the supervisor,
+    which parks it for the new actor)."""
+
+    __slots__ = ("message", "sid")
+
+    def __init__(self, sid: int, message: Any) -> None:
+        self.sid = sid
+        self.message = message

@@ -15,18 +15,22 @@ passed runs once, for the latest of them, and counts the others as missed.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+import random
+import threading
+from typing import TYPE_CHECKING, Any, Protocol
 
-from actors.messages import Cancel, Pause, Resume, Tick, Update, _Done, _Plan, _Timeout
+from actors.changes import plan, prepare_update, resume_to
+from actors.messages import Cancel, Pause, Resume, Tick, Update, _Done, _LeasedTick, _Plan, _Timeout
 from actors.pool import PooledActor
 from actors.results import ScheduleStatus
-from actors.state import ScheduleState, as_args
+from actors.state import ScheduleState
 from timekit import Duration, ScheduleAt
 
 if TYPE_CHECKING:
-    from actors.runtime import Runtime
+    from actors.activity import Activity
+    from actors.leasing import Lease
 
-__all__ = ["RestartedScheduleActor", "ScheduleActor", "coalesce"]
+__all__ = ["RestartedScheduleActor", "ScheduleActor", "ScheduleHost", "coalesce"]
 
 logger = logging.getLogger("tickwork")
 
@@ -61,6 +65,54 @@ def coalesce(trigger: ScheduleAt, due: int, now: int) -> tuple[int, int]:
             return latest, count
 
 
+class ScheduleHost(Protocol):
+    """What a schedule actor needs of its runtime."""
+
+    #: Every tick, execution and booking holds a token until its last effect is visible.
+    activity: Activity
+
+    @property
+    def stopping(self) -> bool:
+        """stop() is under way: nothing new starts."""
+        ...
+
+    def now_us(self, wall: bool = True) -> int:
+        """Now in µs: wall-clock time, or the monotonic timeline."""
+        ...
+
+    def arm(self, sid: int, generation: int, due: int, wall: bool) -> None:
+        """Ask the clock for ``Tick(due, generation)``."""
+        ...
+
+    def disarm(self, sid: int) -> None: ...
+
+    def rng_for(self, s: ScheduleState) -> random.Random:
+        """The schedule's random source (jitter, retry backoff)."""
+        ...
+
+    def lock_for(self, sid: int) -> threading.Lock:
+        """The lock that makes "cancelled" and "execution started" exclusive."""
+        ...
+
+    def mark_cancelled(self, s: ScheduleState) -> bool: ...
+
+    def execute(self, s: ScheduleState, scheduled: int, generation: int, exec_no: int, lease: Lease | None) -> None:
+        """Start an execution; its result comes back as a `_Done`."""
+        ...
+
+    def touch(self, s: ScheduleState) -> None:
+        """``s`` changed: write it with the next batch if it is durable."""
+        ...
+
+    def record(self, sid: int, done: _Done, missed: int, attempt: int = 1) -> None:
+        """Hand a finished execution to the supervisor (releases its token)."""
+        ...
+
+    def salvage(self, sid: int, envelopes: list[Any]) -> None:
+        """The actor died: restart it with these unprocessed envelopes."""
+        ...
+
+
 class ScheduleActor(PooledActor):
     """Holds one schedule's state and runs its life cycle."""
 
@@ -68,7 +120,7 @@ class ScheduleActor(PooledActor):
     eager_start = False
     _restart = False
 
-    def __init__(self, state: ScheduleState, runtime: Runtime) -> None:
+    def __init__(self, state: ScheduleState, runtime: ScheduleHost) -> None:
         super().__init__()
         self.s = state
         self.rt = runtime
@@ -100,8 +152,10 @@ class ScheduleActor(PooledActor):
     # -- messages ---------------------------------------------------------------
     def on_receive(self, message: Any) -> Any:
         t = type(message)
+        if t is _LeasedTick:
+            return self._tick(message, message.lease)
         if t is Tick:
-            return self._tick(message)
+            return self._tick(message, None)
         if t is _Done:
             return self._done(message)
         if t is Cancel:
@@ -143,7 +197,7 @@ class ScheduleActor(PooledActor):
         s.next_due_us = due
         self.rt.arm(s.id, s.generation, due, s.wall)
 
-    def _tick(self, t: Tick) -> None:
+    def _tick(self, t: Tick | _LeasedTick, lease: Lease | None) -> None:
         s = self.s
         if (
             t.generation != s.generation
@@ -162,11 +216,12 @@ class ScheduleActor(PooledActor):
             s.pending_us = t.scheduled_us
             self.rt.activity.done()
             return
-        self._fire(t.scheduled_us)  # the tick's token travels on
+        self._fire(t.scheduled_us, lease)  # the tick's token travels on
 
-    def _fire(self, scheduled: int) -> None:
+    def _fire(self, scheduled: int, lease: Lease | None) -> None:
         """Start the execution for firing ``scheduled`` (unless the misfire policy
-        skips it) and arm the next one."""
+        skips it) and arm the next one; ``lease``: the tick came from a leased
+        thread, which runs the execution itself (`Execution.execute`)."""
         s = self.s
         rt = self.rt
         if rt.stopping:
@@ -209,7 +264,7 @@ class ScheduleActor(PooledActor):
         s.running = True
         s._status = RUNNING  # noqa: SLF001 - the setter, minus a call
         s.exec_no += 1
-        rt.execute(s, scheduled, s.generation, s.exec_no)
+        rt.execute(s, scheduled, s.generation, s.exec_no, lease)
 
     def _skip(self, count: int, nxt: int | None) -> None:
         """Run nothing for this firing: count ``count`` missed, arm ``nxt``."""
@@ -296,7 +351,7 @@ class ScheduleActor(PooledActor):
         s.pending_us = None
         if s._status is PENDING and not s.cancelled:  # noqa: SLF001
             self.rt.activity.add()
-            self._fire(pending)
+            self._fire(pending, None)
 
     def _cancel(self) -> bool:
         """Cancel (if the facade has not already) and let go of the deadline."""
@@ -318,20 +373,11 @@ class ScheduleActor(PooledActor):
         self.rt.disarm(s.id)
         return True
 
-    def _resume_to(self) -> tuple[int | None, ScheduleStatus]:
-        """Where `Resume` takes this paused schedule now: its next firing and status."""
-        s = self.s
-        now = self.rt.now_us(s.wall)
-        nxt = s.trigger.next_fire_us(now)
-        if nxt is None and s.trigger.is_time() and s.execution_count == 0:
-            nxt = now  # a one-shot paused past its time runs on resume
-        return nxt, RUNNING if s.running else COMPLETED if nxt is None else PENDING
-
     def _resume(self) -> bool:
         s = self.s
         if s.status is not PAUSED:
             return False
-        nxt, status = self._resume_to()
+        nxt, status = resume_to(s, self.rt.now_us(s.wall))
         s.generation += 1
         s.next_due_us = nxt
         s.status = status
@@ -339,46 +385,19 @@ class ScheduleActor(PooledActor):
             self._arm(nxt)
         return True
 
-    def _prepare(self, u: Update) -> tuple[ScheduleAt | None, int | None, tuple[Any, ...], dict[str, Any]] | None:
-        """Validate ``u`` (TypeError / ValueError) and work out what it sets: the new
-        trigger (None: unchanged) and its first firing, args and kwargs. None if the
-        schedule is not active. Changes nothing."""
-        s = self.s
-        if not s.status.is_active:
-            return None
-        rt = self.rt
-        now = rt.now_us(True)
-        trigger = s.trigger
-        if u.trigger is not None:
-            trigger = rt.to_trigger(u.trigger)
-        if u.interval is not None:
-            if not trigger.is_interval():
-                raise ValueError(
-                    f"schedule {s.id} is a {trigger.kind} schedule: pass trigger= (not interval=) to change it"
-                )
-            trigger = rt.to_trigger(Duration.from_seconds(u.interval) if isinstance(u.interval, int | float) else u.interval)
-            if not trigger.is_interval():
-                raise ValueError("interval= must be a positive duration")
-        new_args = s.args if u.args is None else as_args(u.args)
-        new_kwargs = s.kwargs if u.kwargs is None else dict(u.kwargs)
-        if u.message is not None:
-            rt.check_message(s, u.message)
-        if u.trigger is None and u.interval is None:
-            return None, None, new_args, new_kwargs
-        base_now = now if not trigger.is_interval() else rt.now_us(False)
-        first, trigger = rt.first_due(trigger, base_now)
-        return trigger, first, new_args, new_kwargs
+    def _plan(self, change: Any) -> dict[str, Any] | bool:
+        return plan(self.s, change, self.rt.now_us)
 
     def _update(self, u: Update) -> bool:
         s = self.s
-        prepared = self._prepare(u)
+        prepared = prepare_update(s, u, self.rt.now_us)
         if prepared is None:
             return False
         trigger, first, new_args, new_kwargs = prepared
         # Everything validated: apply.
         s.args, s.kwargs = new_args, new_kwargs
         if u.message is not None:
-            self.rt.set_message(s, u.message)
+            s.set_message(u.message)
         if trigger is not None:
             s.trigger = trigger
             s.wall = not trigger.is_interval()
@@ -391,37 +410,6 @@ class ScheduleActor(PooledActor):
             elif s.status is PENDING:
                 s.status = COMPLETED
         return True
-
-    def _plan(self, change: Any) -> dict[str, Any] | bool:
-        """What ``change`` would write to the store (record fields), or False if it
-        would do nothing; validates like the change itself, applies nothing."""
-        s = self.s
-        status = s.status
-        nxt = s.next_due_us
-        if type(change) is Pause:
-            if status not in (PENDING, RUNNING):
-                return False
-            return {"status": PAUSED.value}
-        if type(change) is Resume:
-            if status is not PAUSED:
-                return False
-            nxt, status = self._resume_to()
-            return {"status": status.value, "next_due_us": nxt if status.is_active else None}
-        if type(change) is Update:
-            prepared = self._prepare(change)
-            if prepared is None:
-                return False
-            trigger, first, new_args, new_kwargs = prepared
-            out: dict[str, Any] = {"args": list(new_args), "kwargs": dict(new_kwargs)}
-            if trigger is not None:
-                nxt = first
-                if first is None and status is PENDING:
-                    status = COMPLETED
-                out.update(trigger=trigger.to_dict(), status=status.value)
-            out["next_due_us"] = nxt if status.is_active else None
-            return out
-        raise TypeError(f"schedule {s.id}: nothing to plan for {change!r}")
-
 
 class RestartedScheduleActor(ScheduleActor):
     """The replacement of a schedule actor that died: starts at once and re-arms."""

@@ -24,14 +24,15 @@ from typing import Any, TypeVar
 import pykka
 
 import codec
-from actors import persist
+from actors import persist, triggers
 from actors.messages import Pause, Resume, Update, _Plan
 from actors.policy import Retry, make_policy
 from actors.results import ScheduleInfo, ScheduleResult, ScheduleStatus
-from actors.runtime import Runtime, to_trigger
+from actors.runtime import Runtime
 from actors.state import ScheduleState, as_args
 from actors.store import Store, StoredSchedule, check_encodable
 from actors.supervisor import latest
+from actors.triggers import to_trigger
 from timekit import Clock, Duration, ScheduleAt, SystemClock, Timestamp, VirtualClock
 
 __all__ = ["Scheduler"]
@@ -492,7 +493,7 @@ class Scheduler:
         with self._lock:
             self._refuse_if_stopped()
             now = rt.now_us(not trigger.is_interval())
-            first, trigger = rt.first_due(trigger, now)
+            first, trigger = triggers.first_due(trigger, now)
             if first_due is not None:
                 first = first_due
             sid = next(self._ids)

@@ -272,6 +272,26 @@ class ScheduleState:
         else:
             self._status = value
 
+    def check_message(self, message: Any) -> None:
+        """TypeError unless this is a periodic message schedule; ValueError if
+        ``message`` does not encode (what `set_message` would send)."""
+        encode = self.encode
+        if self.kind != "message" or encode is None:
+            raise TypeError(
+                f"schedule {self.id} is not a periodic message: message= applies only to schedules "
+                "made with schedule_message(); pass args/kwargs to change a function's arguments"
+            )
+        try:
+            encode(message)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"Cannot schedule invalid message: {exc}") from exc
+
+    def set_message(self, message: Any) -> None:
+        """Send ``message`` from now on (encoded once here, unless an update
+        callback changes it before each send)."""
+        self.message = message
+        self.encoded = None if self.update_cb is not None else self.encode(message)  # type: ignore[misc]
+
     def record_lateness(self, late_us: int) -> None:
         ring = self.late_ring
         if ring is None:

@@ -9,7 +9,7 @@ once a second while such deadlines are pending, so they follow a stepped clock.
 With a `timekit.VirtualClock` the runtime *simulates*: the clock actor delivers
 the due deadlines one instant at a time, in time order, and waits until every
 execution of that instant has finished before the next.  The runtime is also
-attached to the clock (`Runtime.settle`), so ``clock.advance(days=365)`` itself
+attached to the clock (`Stepper.settle`), so ``clock.advance(days=365)`` itself
 steps the clock to each of those instants in turn and waits for its work: the
 clock reads the instant being delivered, for the runtime and for targets alike.
 When advance cannot wait (a target blocked on the test, see `VirtualClock`), it

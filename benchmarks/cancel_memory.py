@@ -58,7 +58,7 @@ def main() -> None:
     s.wait_idle(10)
     gc.collect()
     after = rss_mb()
-    clock = s._rt._clock_actor
+    clock = s._rt.clock_actor
     print(f"{a.n:,} x cancel_schedule({make.__name__}(f, (), 3600)) in {time.perf_counter() - t0:.1f} s")
     print(f"RSS before {before:.1f} MB, after {after:.1f} MB: growth {after - before:+.1f} MB")
     print(f"clock heaps: timeline {len(clock._timeline)}, wall {len(clock._wall)}; live {clock.pending}")

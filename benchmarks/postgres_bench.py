@@ -130,6 +130,8 @@ def takeover(dsn: str) -> float:
             "CREATE TABLE IF NOT EXISTS tickwork_test_runs (grp text, sid bigint, grid_us bigint, attempt int, "
             "epoch bigint, pid int, at timestamptz DEFAULT clock_timestamp())"
         )
+        # What cluster_child.py writes (the chaos test adds it the same way).
+        c.execute("ALTER TABLE tickwork_test_runs ADD COLUMN IF NOT EXISTS started double precision")
     from actors.store.postgres import PostgresStore
 
     creator = Scheduler(store=PostgresStore(dsn, group=group, lease_ttl=ttl))

@@ -18,9 +18,10 @@ DESIGN = ROOT / "docs" / "design.md"
 
 #: Where the names in design.md live.
 MODULES = [
-    "actors.activity", "actors.clock_actor", "actors.executor", "actors.messages", "actors.pool",
-    "actors.runtime", "actors.schedule_actor", "actors.scheduler", "actors.state", "actors.supervisor",
-    "actors.threaded", "actors.timerslack", "timekit.clock", "timekit",
+    "actors.activity", "actors.changes", "actors.clock_actor", "actors.execution", "actors.executor",
+    "actors.leasing", "actors.messages", "actors.pool", "actors.runtime", "actors.schedule_actor",
+    "actors.scheduler", "actors.state", "actors.stepping", "actors.supervisor", "actors.supervisor.actor",
+    "actors.supervisor.ledger", "actors.threaded", "actors.timerslack", "actors.triggers", "timekit.clock", "timekit",
 ]
 #: Capitalised words of the prose that are not code.
 NOT_CODE = {"GIL", "CPU", "TARGET", "PR_SET_TIMERSLACK", "README"}
@@ -109,8 +110,8 @@ def test_design_draws_the_path_of_one_tick() -> None:
     # In order, the steps from the schedule call to the statistics.
     steps = [
         "Scheduler.schedule_at_interval", "Runtime.arm", "_ClockInbox.get", "ClockActor.fire_due",
-        "ScheduleActor.on_receive", "Runtime.execute", "Runtime._run", "TARGET", "Runtime._deliver",
-        "Runtime.record", "SupervisorActor.on_receive", "_run_callbacks", "Runtime.stats",
+        "ScheduleActor.on_receive", "Execution.execute", "Execution.run", "TARGET", "Execution.deliver",
+        "Ledger.record", "SupervisorActor.on_receive", "_run_callbacks", "Runtime.stats",
     ]
     at = [section.find(s) for s in steps]
     assert -1 not in at, [s for s, i in zip(steps, at, strict=True) if i < 0]

@@ -92,6 +92,57 @@ _ISO = re.compile(
 _PARSE_FORMS = "'2023-06-15T12:30:45Z', '2023-06-15T12:30:45.123456+02:00'"
 
 
+def _iso_days(text: str, y: str, mo: str, d: str) -> int:
+    """The date of an `_ISO` match: days since 1970-01-01 (a real calendar date)."""
+    try:
+        return date(int(y), int(mo), int(d)).toordinal() - _EPOCH_ORDINAL
+    except ValueError as exc:
+        raise ValueError(f"Invalid timestamp {text!r}: {exc}; use a real calendar date") from None
+
+
+def _iso_seconds(text: str, hh: str, mi: str, ss: str | None, frac: str | None) -> int:
+    """The time of day of an `_ISO` match in whole seconds (its fraction of a second,
+    at most `MAX_DIGITS` digits, is added by `_with_fraction`)."""
+    h, mnt, sec = int(hh), int(mi), int(ss or 0)
+    if h > 23 or mnt > 59 or sec > 59:
+        raise ValueError(
+            f"Invalid timestamp {text!r}: time of day out of range (hours 00-23, minutes and "
+            "seconds 00-59; leap seconds are not supported)"
+        )
+    if frac is not None and len(frac) > MAX_DIGITS:
+        raise ValueError(
+            f"Invalid timestamp {shown(text)}: the fraction of a second has {len(frac)} digits; "
+            f"at most {MAX_DIGITS} are accepted (it is rounded to the microsecond anyway)"
+        )
+    return h * 3600 + mnt * 60 + sec
+
+
+def _iso_offset(text: str, sign: str, oh: str, om: str | None, osec: str | None, ofrac: str | None) -> int:
+    """The UTC offset of an `_ISO` match (``+hh[:mm[:ss[.ffffff]]]``) in signed
+    microseconds, less than 24 hours."""
+    omin, osecs = int(om or 0), int(osec or 0)
+    if omin > 59 or osecs > 59:
+        raise ValueError(
+            f"Invalid timestamp {text!r}: the UTC offset's minutes and seconds must be 00-59"
+        )
+    off = (int(oh) * 3600 + omin * 60 + osecs) * 1_000_000
+    off += int(ofrac.ljust(6, "0")) if ofrac else 0
+    if off >= _US_PER_DAY:
+        raise ValueError(f"Invalid timestamp {text!r}: the UTC offset must be less than 24 hours")
+    return -off if sign == "-" else off
+
+
+def _with_fraction(micros: int, frac: str | None) -> int:
+    """``micros`` (a whole second) plus an `_ISO` fraction of a second: exact up to the
+    microsecond, finer ones rounded half-to-even once, on the whole instant."""
+    if not frac:
+        return micros
+    if len(frac) <= 6:
+        return micros + int(frac.ljust(6, "0"))
+    scale = 10 ** (len(frac) - 6)
+    return _round_div(micros * scale + int(frac), scale)
+
+
 class Timestamp:
     """An immutable instant: integer microseconds since 1970-01-01T00:00:00Z.
 
@@ -191,46 +242,11 @@ class Timestamp:
                 f"Timestamp {text!r} has no UTC offset: add one, e.g. 'Z' or '+02:00' "
                 f"({s}Z), so that it names a single instant"
             )
-        try:
-            ordinal = date(int(y), int(mo), int(d)).toordinal()
-        except ValueError as exc:
-            raise ValueError(f"Invalid timestamp {text!r}: {exc}; use a real calendar date") from None
-        h, mnt, sec = int(hh), int(mi), int(ss or 0)
-        if h > 23 or mnt > 59 or sec > 59:
-            raise ValueError(
-                f"Invalid timestamp {text!r}: time of day out of range (hours 00-23, minutes and "
-                "seconds 00-59; leap seconds are not supported)"
-            )
-        if frac is not None and len(frac) > MAX_DIGITS:
-            raise ValueError(
-                f"Invalid timestamp {shown(text)}: the fraction of a second has {len(frac)} digits; "
-                f"at most {MAX_DIGITS} are accepted (it is rounded to the microsecond anyway)"
-            )
-        local = ((ordinal - _EPOCH_ORDINAL) * 86_400 + h * 3600 + mnt * 60 + sec) * 1_000_000
-        off = 0
-        zone: tzinfo = _UTC
-        if z is None:
-            omin, osecs = int(om or 0), int(osec or 0)
-            if omin > 59 or osecs > 59:
-                raise ValueError(
-                    f"Invalid timestamp {text!r}: the UTC offset's minutes and seconds must be 00-59"
-                )
-            off = (int(oh) * 3600 + omin * 60 + osecs) * 1_000_000
-            off += int(ofrac.ljust(6, "0")) if ofrac else 0
-            if off >= _US_PER_DAY:
-                raise ValueError(f"Invalid timestamp {text!r}: the UTC offset must be less than 24 hours")
-            if sign == "-":
-                off = -off
-            if off:
-                zone = timezone(timedelta(microseconds=off))
-        micros = local - off
-        if frac:
-            if len(frac) <= 6:
-                micros += int(frac.ljust(6, "0"))
-            else:  # exact instant, rounded half-to-even once
-                scale = 10 ** (len(frac) - 6)
-                micros = _round_div(micros * scale + int(frac), scale)
-        return _checked(micros, zone)
+        days = _iso_days(text, y, mo, d)
+        seconds = _iso_seconds(text, hh, mi, ss, frac)
+        off = 0 if z is not None else _iso_offset(text, sign, oh, om, osec, ofrac)
+        zone: tzinfo = timezone(timedelta(microseconds=off)) if off else _UTC
+        return _checked(_with_fraction((days * 86_400 + seconds) * 1_000_000 - off, frac), zone)
 
     # ------------------------------------------------------------------ accessors
 

@@ -227,24 +227,34 @@ def run(
             err.flush()
             return EXIT_FAILED
         try:
-            info.write(
-                f"tickwork: running {safe(spec.source)}: {len(spec.schedules)} schedule(s); "
-                f"state {safe(store_text)}: {rec.summary()}\n"
-            )
-            listed, hidden = shown(spec.schedules)
-            for s in listed:
-                info.write(safe(
-                    f"  {s.name} (id {runner.ids[s.name]}): {s.message.name} {s.trigger_text} -> {s.sink.text}"
-                ) + "\n")
-            if hidden:
-                info.write(f"  {more(hidden)}\n")
-            info.flush()
+            _announce(info, runner, f"state {safe(store_text)}: {rec.summary()}")
             live = not plain and isatty(info)
             view = make_view(runner, info, live=live, period=interval, footer=f"state {safe(store_text)}")
             how = run_view(view, stop, duration)
         finally:
             runner.stop()
         view.final(how)
+    return _outcome(runner, err)
+
+
+def _announce(info: IO[str], runner: Runner, state: str) -> None:
+    """What a run prints before its table: the spec, the state, the schedules (the
+    first `LIMIT`) with their ids."""
+    spec = runner.spec
+    info.write(f"tickwork: running {safe(spec.source)}: {len(spec.schedules)} schedule(s); {state}\n")
+    listed, hidden = shown(spec.schedules)
+    for s in listed:
+        info.write(safe(
+            f"  {s.name} (id {runner.ids[s.name]}): {s.message.name} {s.trigger_text} -> {s.sink.text}"
+        ) + "\n")
+    if hidden:
+        info.write(f"  {more(hidden)}\n")
+    info.flush()
+
+
+def _outcome(runner: Runner, err: IO[str]) -> int:
+    """The exit status of a run that ended: `EXIT_PIPE` if it halted (stdout closed),
+    `EXIT_FAILED` if every send failed, else `EXIT_OK`."""
     if runner.halt_reason is not None:
         err.write(f"tickwork: stopped: {runner.halt_reason}\n")
         err.flush()

@@ -63,28 +63,14 @@ def run_on_ray(
         spec = load_spec(spec_path)
     except SpecError as exc:
         return _report_spec_error(exc, err)
-    from actors.shards import ShardedScheduler, ShardsNotFound
+    from actors.shards import ShardedScheduler
 
     name = deployment_name(spec_path)
     if stop_only:
-        try:
-            ss = ShardedScheduler.connect(name=name, address=address)
-        except ShardsNotFound as exc:
-            err.write(f"tickwork: {exc}\n")
-            return EXIT_FAILED
-        ss.destroy()
-        out.write(f"tickwork: stopped the {ss.shards} shard(s) of {name}\n")
-        return EXIT_OK
-    state = Path(state_dir) if state_dir else Path(spec_path).with_name(Path(spec_path).stem + ".ray-state")
+        return _stop(name, address, out, err)
     text = Path(spec_path).read_text(encoding="utf-8")
     try:
-        if store:
-            from actors.shards.stores import PostgresPerShard
-
-            where: Any = PostgresPerShard(store, group or name, lease_ttl=lease_ttl)
-            state_text = f"store {where!r}"
-        else:
-            where, state_text = f"sqlite:{state}", f"state {state}/"
+        where, state_text = _shard_store(spec_path, state_dir, store, group or name, lease_ttl)
         ss = ShardedScheduler.deploy(
             shards, name=name, address=address, store=where, spec_text=text,
             spec_source=str(spec_path), spec_base_dir=str(Path(spec_path).resolve().parent),
@@ -110,18 +96,52 @@ def run_on_ray(
         out.write(f"tickwork: detached; stop with: tickwork run {spec_path} --ray {address} --stop\n")
         ss.close()
         return EXIT_OK
+    _watch(ss, out, plain=plain, interval=interval, duration=duration, footer=f"Ray {address}, {ss.shards} shard(s)")
+    return EXIT_OK
+
+
+def _stop(name: str, address: str, out: IO[str], err: IO[str]) -> int:
+    """``--stop``: destroy the shards of a ``--detach`` run (their state stays)."""
+    from actors.shards import ShardedScheduler, ShardsNotFound
+
+    try:
+        ss = ShardedScheduler.connect(name=name, address=address)
+    except ShardsNotFound as exc:
+        err.write(f"tickwork: {exc}\n")
+        return EXIT_FAILED
+    ss.destroy()
+    out.write(f"tickwork: stopped the {ss.shards} shard(s) of {name}\n")
+    return EXIT_OK
+
+
+def _shard_store(spec_path: str, state_dir: str | None, store: str | None, group: str,
+                 lease_ttl: float) -> tuple[Any, str]:
+    """Where the shards keep their schedules (the ``store`` argument of `deploy`), and
+    how the run names it: a PostgreSQL group per shard (``store``), else one SQLite file
+    per shard in ``state_dir`` (default ``SPEC.ray-state/`` next to the spec)."""
+    if store:
+        from actors.shards.stores import PostgresPerShard
+
+        where = PostgresPerShard(store, group, lease_ttl=lease_ttl)
+        return where, f"store {where!r}"
+    state = Path(state_dir) if state_dir else Path(spec_path).with_name(Path(spec_path).stem + ".ray-state")
+    return f"sqlite:{state}", f"state {state}/"
+
+
+def _watch(ss: Any, out: IO[str], *, plain: bool, interval: float, duration: float | None, footer: str) -> None:
+    """The foreground run: the merged table until Ctrl-C / ``duration``, then the
+    shards are destroyed (their state stays) and the final table shown."""
     merged = _Merged(ss)
     stop = threading.Event()
     with stop_on_signals(stop):
         try:
             view = make_view(merged, out, live=not plain and out.isatty(), period=interval,  # type: ignore[arg-type]
-                             footer=f"Ray {address}, {ss.shards} shard(s)")
+                             footer=footer)
             how = run_view(view, stop, duration)
             merged.final = ss.rows()
         finally:
             ss.destroy()
         view.final(how)
-    return EXIT_OK
 
 
 def _cause(exc: BaseException) -> str:

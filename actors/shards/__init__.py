@@ -17,8 +17,10 @@ when a `ShardedScheduler` is made.
 
 Modules: `routing` (`shard_of`), `targets` (import paths), `stores` (a store factory
 per shard), `requests` (`ScheduleRequest`), `shard` (`Shard`, no Ray), `actor` (the Ray
-actor class), `client` (`ShardedScheduler`), `stats` (`merge_stats`), `offload`
-(targets run as Ray tasks / on an actor pool), `spec_run` (``tickwork run --ray``).
+actor class), `deployment` (deploy's arguments checked; the shards started or found),
+`calls` (how the client's calls reach the shards), `client` (`ShardedScheduler`),
+`stats` (`merge_stats`), `offload` (targets run as Ray tasks / on an actor pool),
+`spec_run` (``tickwork run --ray``).
 """
 
 from actors.shards.client import ShardedScheduleError, ShardedScheduler, ShardsNotFound

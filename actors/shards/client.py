@@ -6,26 +6,21 @@ a key directly (one Ray call; batches go one call per shard, all shards at once)
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Self
 
 from actors.results import ScheduleInfo, ScheduleStatus
-from actors.shards.actor import actor_name, require_ray, shard_actor_class
+from actors.shards.actor import require_ray
+from actors.shards.calls import ShardCalls
+from actors.shards.deployment import Deployment, ShardsNotFound, find_shards, ray_connection
 from actors.shards.requests import ScheduleRequest, as_request, make_request
-from actors.shards.routing import check_key, shard_of
+from actors.shards.routing import by_shard, check_key, shard_of
 from actors.shards.stats import merge_stats
-from actors.shards.stores import check_store
-from actors.shards.targets import check_targets
 from timekit import Duration, ScheduleAt, Timestamp
 
 __all__ = ["ShardedScheduleError", "ShardedScheduler", "ShardsNotFound"]
 
 _TIMEOUT = 60.0
-
-
-class ShardsNotFound(LookupError):
-    """No shards of that name are deployed on the cluster."""
 
 
 class ShardedScheduleError(ValueError):
@@ -43,15 +38,6 @@ class ShardedScheduleError(ValueError):
         super().__init__(f"{len(errors)} of {len(keys)} schedule(s) not made: {first}{more}")
 
 
-def _connect_ray(address: str | None) -> bool:
-    """``ray.init(address)`` unless already connected; True if this call connected."""
-    ray = require_ray()
-    if ray.is_initialized():
-        return False
-    ray.init(address=address, logging_level="WARNING", log_to_driver=False)
-    return True
-
-
 class ShardedScheduler:
     """Schedules spread over K shards (Ray actors), each an in-process `Scheduler`.
 
@@ -62,8 +48,7 @@ class ShardedScheduler:
 
     def __init__(self, handles: Sequence[Any], infos: Sequence[dict[str, Any]], *, namespace: str,
                  owns_ray: bool = False, timeout: float = _TIMEOUT) -> None:
-        self._handles = list(handles)
-        self._infos = list(infos)
+        self._calls = ShardCalls(handles, timeout)
         self.namespace = namespace
         self.name = str(infos[0]["name"])
         self.targets: dict[str, str] = dict(infos[0]["targets"])
@@ -72,9 +57,6 @@ class ShardedScheduler:
             frozenset({"send"}) if infos[0]["spec"] else frozenset()
         )
         self._owns_ray = owns_ray
-        self._timeout = timeout
-        self._closed = False
-        self._lock = threading.Lock()
 
     # -- making one ------------------------------------------------------------------
     @classmethod
@@ -125,76 +107,15 @@ class ShardedScheduler:
                 idempotent by key); max_concurrency: calls a shard serves at once.
             runtime_env: Ray runtime_env for the shard actors (e.g. to ship code).
         """
-        if isinstance(shards, bool) or not isinstance(shards, int) or shards < 1:
-            raise ValueError(f"shards must be an int >= 1, got {shards!r}")
-        if not isinstance(name, str) or not name or "." in name:
-            raise ValueError(f"name must be a non-empty str without '.', got {name!r}")
-        tmap = check_targets(targets)
-        store_arg = check_store(store, name)
-        if offload:
-            from actors.shards.offload import check_offload
-
-            offload = check_offload(offload, tmap)
-        if spec_text is not None and not isinstance(spec_text, str):
-            raise TypeError("spec_text must be the spec's TOML text")
-        owns = _connect_ray(address)
-        ray = require_ray()
-        try:
-            try:
-                first = ray.get_actor(actor_name(name, 0), namespace=namespace)
-            except ValueError:
-                first = None
-            if first is not None:
-                sc = cls._join(namespace, name, owns, timeout)
-                from actors.shards.spec_run import spec_digest
-
-                want = {
-                    "shards": shards,
-                    "targets": tmap,
-                    "store": None if store_arg is None else repr(store_arg),
-                    "spec": None if spec_text is None else spec_digest(spec_text),
-                }
-                have = {k: sc._infos[0][k] for k in want}  # noqa: SLF001 - sc is an instance of this class
-                if have != want:
-                    raise ValueError(
-                        f"shards {name!r} are already deployed in namespace {namespace!r} with {have}, not {want}: "
-                        "connect() to use them, or shutdown(destroy=True) them first (their stores stay)"
-                    )
-                return sc
-            cls_actor = shard_actor_class()
-            opts: dict[str, Any] = {
-                "namespace": namespace,
-                "lifetime": "detached",
-                "get_if_exists": True,
-                "num_cpus": num_cpus,
-                "max_restarts": -1,
-                "max_task_retries": max_task_retries,
-                "max_concurrency": max_concurrency,
-            }
-            if runtime_env is not None:
-                opts["runtime_env"] = runtime_env
-            handles = [
-                cls_actor.options(name=actor_name(name, i), **opts).remote(
-                    i,
-                    shards,
-                    name=name,
-                    targets=tmap,
-                    store=store_arg,
-                    offload=dict(offload) if offload else None,
-                    spec_text=spec_text,
-                    spec_source=spec_source,
-                    spec_base_dir=spec_base_dir,
-                    max_concurrent_executions=max_concurrent_executions,
-                    history_size=history_size,
-                )
-                for i in range(shards)
-            ]
-            infos = ray.get([h.info.remote() for h in handles], timeout=timeout)
+        plan = Deployment.checked(
+            shards, name=name, namespace=namespace, targets=targets, store=store, offload=offload,
+            spec_text=spec_text, spec_source=spec_source, spec_base_dir=spec_base_dir,
+            max_concurrent_executions=max_concurrent_executions, history_size=history_size, num_cpus=num_cpus,
+            max_task_retries=max_task_retries, max_concurrency=max_concurrency, runtime_env=runtime_env,
+        )
+        with ray_connection(address) as owns:
+            handles, infos = plan.join_or_start(timeout)
             return cls(handles, infos, namespace=namespace, owns_ray=owns, timeout=timeout)
-        except BaseException:
-            if owns:
-                ray.shutdown()
-            raise
 
     @classmethod
     def connect(
@@ -202,62 +123,23 @@ class ShardedScheduler:
         timeout: float = _TIMEOUT,
     ) -> ShardedScheduler:
         """Join shards deployed before (by any process): `ShardsNotFound` if none."""
-        owns = _connect_ray(address)
-        try:
-            return cls._join(namespace, name, owns, timeout)
-        except BaseException:
-            if owns:
-                require_ray().shutdown()
-            raise
-
-    @classmethod
-    def _join(cls, namespace: str, name: str, owns: bool, timeout: float) -> ShardedScheduler:
-        ray = require_ray()
-        try:
-            first = ray.get_actor(actor_name(name, 0), namespace=namespace)
-        except ValueError:
-            raise ShardsNotFound(
-                f"no shards named {name!r} in Ray namespace {namespace!r}: deploy them first "
-                "(ShardedScheduler.deploy or tickwork run --ray)"
-            ) from None
-        info0 = ray.get(first.info.remote(), timeout=timeout)
-        handles = [first]
-        for i in range(1, int(info0["shards"])):
-            try:
-                handles.append(ray.get_actor(actor_name(name, i), namespace=namespace))
-            except ValueError:
-                raise ShardsNotFound(
-                    f"shard {i} of {info0['shards']} of {name!r} is missing (half-destroyed deployment?): "
-                    "deploy again with the same shard count"
-                ) from None
-        infos = [info0] + ray.get([h.info.remote() for h in handles[1:]], timeout=timeout)
-        return cls(handles, infos, namespace=namespace, owns_ray=owns, timeout=timeout)
+        with ray_connection(address) as owns:
+            handles, infos = find_shards(namespace, name, timeout)
+            return cls(handles, infos, namespace=namespace, owns_ray=owns, timeout=timeout)
 
     # -- plumbing ----------------------------------------------------------------------
     @property
     def shards(self) -> int:
         """K, the number of shards."""
-        return len(self._handles)
+        return len(self._calls.handles)
 
     def shard_of(self, key: str) -> int:
         """The shard that owns ``key``."""
-        return shard_of(key, len(self._handles))
-
-    def _get(self, refs: Any, timeout: float | None = -1.0) -> Any:
-        """``ray.get`` with the client's timeout (or ``timeout``; None: no limit)."""
-        if self._closed:
-            raise RuntimeError("this ShardedScheduler was closed; connect() again")
-        return require_ray().get(refs, timeout=self._timeout if timeout == -1.0 else timeout)
-
-    def _on(self, key: str) -> Any:
-        return self._handles[shard_of(check_key(key), len(self._handles))]
-
-    def _all(self, method: str, *args: Any, **kwargs: Any) -> list[Any]:
-        return self._get([getattr(h, method).remote(*args, **kwargs) for h in self._handles])  # type: ignore[no-any-return]
+        return shard_of(key, len(self._calls.handles))
 
     def shard_info(self) -> list[dict[str, Any]]:
         """Each shard's `Shard.info` now (pid, host, restored count, memory, ...)."""
-        return self._all("info")
+        return self._calls.every("info")
 
     # -- scheduling --------------------------------------------------------------------
     @staticmethod
@@ -313,104 +195,92 @@ class ShardedScheduler:
                     f"unknown target {r.target!r} (key {r.key!r}): the shards run {sorted(self.target_names)}; "
                     "declare targets when deploying: targets={'name': 'package.module:function'}"
                 )
-        k = len(self._handles)
-        parts: dict[int, list[ScheduleRequest]] = {}
-        for r in reqs:
-            parts.setdefault(shard_of(r.key, k), []).append(r)
-        order = list(parts)
-        answers = self._get([self._handles[i].schedule_many.remote(parts[i]) for i in order])
+        keys = [r.key for r in reqs]
+        answers = self._calls.parts("schedule_many", by_shard(reqs, keys, self.shards))
         errors: dict[str, str] = {}
         for _created, errs in answers:
             errors.update(errs)
-        keys = [r.key for r in reqs]
         if errors:
             raise ShardedScheduleError(errors, keys)
         return keys
 
     def cancel_schedule(self, key: str) -> bool:
         """Cancel ``key``'s schedule (True if it was active); the key is free again."""
-        return bool(self._get(self._on(key).cancel_many.remote([key]))[0])
+        return bool(self._calls.on(key, "cancel_many", [key])[0])
 
     def cancel_many(self, keys: Iterable[str]) -> int:
         """Cancel many (one call per shard, at once); returns how many were active."""
-        k = len(self._handles)
-        parts: dict[int, list[str]] = {}
-        for key in keys:
-            parts.setdefault(shard_of(check_key(key), k), []).append(key)
-        answers = self._get([self._handles[i].cancel_many.remote(ks) for i, ks in parts.items()])
+        keys = list(keys)
+        answers = self._calls.parts("cancel_many", by_shard(keys, keys, self.shards))
         return sum(sum(a) for a in answers)
 
     def cancel_all(self) -> int:
         """Cancel every schedule made through keys; returns how many were active."""
-        keys = self._all("keys")
-        answers = self._get([h.cancel_many.remote(ks) for h, ks in zip(self._handles, keys, strict=True) if ks])
+        parts = {i: ks for i, ks in enumerate(self._calls.every("keys")) if ks}
+        answers = self._calls.parts("cancel_many", parts)
         return sum(sum(a) for a in answers)
 
     def pause(self, key: str) -> bool:
-        return bool(self._get(self._on(key).call.remote("pause", key)))
+        return bool(self._calls.on(key, "call", "pause", key))
 
     def resume(self, key: str) -> bool:
-        return bool(self._get(self._on(key).call.remote("resume", key)))
+        return bool(self._calls.on(key, "call", "resume", key))
 
     def reschedule(self, key: str, when: Any) -> bool:
         from actors.runtime import to_trigger
 
-        return bool(self._get(self._on(key).call.remote("reschedule", key, to_trigger(when))))
+        return bool(self._calls.on(check_key(key), "call", "reschedule", key, to_trigger(when)))
 
     def update(self, key: str, **changes: Any) -> bool:
         """`Scheduler.update` (trigger=, interval=, args=, kwargs=) on ``key``'s schedule."""
-        return bool(self._get(self._on(key).call.remote("update", key, **changes)))
+        return bool(self._calls.on(key, "call", "update", key, **changes))
 
     # -- reading -----------------------------------------------------------------------
     def get_schedule(self, key: str) -> ScheduleInfo | None:
         """A snapshot of ``key``'s schedule (its ``id`` is the shard's own; ``actor_ref``
         None), or None."""
-        return self._get(self._on(key).get_schedule.remote(key))  # type: ignore[no-any-return]
+        return self._calls.on(key, "get_schedule", key)  # type: ignore[no-any-return]
 
     def list_schedules(self, status: ScheduleStatus | None = None, name: str | None = None) -> list[ScheduleInfo]:
         """Every shard's schedules (shard by shard, each by id)."""
-        return [i for part in self._all("list_schedules", status, name) for i in part]
+        return [i for part in self._calls.every("list_schedules", status, name) for i in part]
 
     def keys(self) -> list[str]:
         """Every key that names a schedule."""
-        return [k for part in self._all("keys") for k in part]
+        return [k for part in self._calls.every("keys") for k in part]
 
     def get_next_execution_time(self) -> Timestamp | None:
-        dues = [d for d in self._all("next_execution_us") if d is not None]
+        dues = [d for d in self._calls.every("next_execution_us") if d is not None]
         return Timestamp.from_micros(min(dues)) if dues else None
 
     def clear_completed_schedules(self) -> int:
-        return sum(self._all("clear_completed_schedules"))
+        return sum(self._calls.every("clear_completed_schedules"))
 
     def get_execution_stats(self) -> dict[str, Any]:
         """Statistics over all shards (see `merge_stats`); ``shard_stats`` per shard."""
         return merge_stats(self.shard_stats())
 
     def shard_stats(self) -> list[dict[str, Any]]:
-        return self._all("stats")
+        return self._calls.every("stats")
 
     def lateness_us(self, since_us: int = 0) -> list[int]:
         """Every shard's recorded lateness (µs) of executions due at or after
         ``since_us``, as far as each shard's history reaches (``history_size``)."""
-        return [v for part in self._all("lateness_us", since_us) for v in part]
+        return [v for part in self._calls.every("lateness_us", since_us) for v in part]
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Every shard's `Scheduler.wait_idle` (at once); False on timeout."""
-        refs = [h.wait_idle.remote(timeout) for h in self._handles]
-        return all(self._get(refs, None if timeout is None else timeout + self._timeout))
+        refs = [h.wait_idle.remote(timeout) for h in self._calls.handles]
+        return all(self._calls.get(refs, None if timeout is None else timeout + self._calls.timeout))
 
     def rows(self) -> list[Any]:
         """The spec rows of every shard (``tickwork run --ray``)."""
-        return [r for part in self._all("rows") for r in part]
+        return [r for part in self._calls.every("rows") for r in part]
 
     # -- the end -----------------------------------------------------------------------
     def close(self) -> None:
         """Let go of the shards (they keep running); disconnects Ray if this connected."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-        if self._owns_ray:
+        if self._calls.close() and self._owns_ray:
             require_ray().shutdown()
 
     def destroy(self, timeout: float = 10.0) -> bool:
@@ -418,10 +288,10 @@ class ShardedScheduler:
         actors for good (no restart); then `close`. True if all stopped in time."""
         ray = require_ray()
         try:
-            ok = all(self._get([h.stop.remote(timeout) for h in self._handles]))
+            ok = all(self._calls.every("stop", timeout))
         except (ray.exceptions.RayError, TimeoutError):  # a shard that is gone or stuck: kill it anyway
             ok = False
-        for h in self._handles:
+        for h in self._calls.handles:
             ray.kill(h, no_restart=True)
         self.close()
         return ok

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
+from typing import TypeVar
 
-__all__ = ["check_key", "shard_of"]
+__all__ = ["by_shard", "check_key", "shard_of"]
+
+T = TypeVar("T")
 
 
 def check_key(key: object) -> str:
@@ -27,3 +31,12 @@ def shard_of(key: str, shards: int) -> int:
         raise ValueError(f"shards must be an int >= 1, got {shards!r}")
     digest = hashlib.blake2b(check_key(key).encode("utf-8"), digest_size=8).digest()
     return int.from_bytes(digest, "big") % shards
+
+
+def by_shard(items: Iterable[T], keys: Iterable[str], shards: int) -> dict[int, list[T]]:
+    """``{shard: [item, ...]}``: each item under the shard that owns its key (``keys``
+    in the order of ``items``), in order; only shards that got an item."""
+    parts: dict[int, list[T]] = {}
+    for item, key in zip(items, keys, strict=True):
+        parts.setdefault(shard_of(key, shards), []).append(item)
+    return parts

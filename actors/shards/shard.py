@@ -44,6 +44,17 @@ def _plain(info: ScheduleInfo) -> ScheduleInfo:
     return msgspec.structs.replace(info, actor_ref=None)
 
 
+def _pool_size(max_concurrent_executions: int | None, offload: Mapping[str, Any] | None) -> int | None:
+    """The scheduler's execution pool: as given, else the default plus room for the
+    offloaded calls (each holds an execution thread while it is out)."""
+    if offload and max_concurrent_executions is None:
+        from actors.scheduler import DEFAULT_MAX_CONCURRENT
+        from actors.shards.offload import slots
+
+        return DEFAULT_MAX_CONCURRENT + slots(offload)
+    return max_concurrent_executions
+
+
 class Shard:
     """Shard ``index`` of ``shards``: registers ``targets``, opens its store, restores.
 
@@ -81,35 +92,20 @@ class Shard:
         self._targets = dict(targets or {})
         self._store_arg = store
         st = make_store(store, index, shards)
-        if offload and max_concurrent_executions is None:
-            from actors.scheduler import DEFAULT_MAX_CONCURRENT
-            from actors.shards.offload import slots
-
-            # Offloaded calls hold an execution thread while out: room for them and for the rest.
-            max_concurrent_executions = DEFAULT_MAX_CONCURRENT + slots(offload)
         self.sched = Scheduler(
             store=st,
             name=f"{name}-shard-{index}",
             daemon=True,
-            max_concurrent_executions=max_concurrent_executions,
+            max_concurrent_executions=_pool_size(max_concurrent_executions, offload),
             history_size=history_size,
         )
-        for tname, path in self._targets.items():
-            self.sched.register(tname, import_target(path))
-        self._offload: dict[str, Any] = {}
-        if offload:
-            from actors.shards.offload import offload_target
-
-            for tname, spec in offload.items():
-                self.sched.register(tname, offload_target(spec))
-                self._offload[tname] = spec
+        self._offload = self._register(offload)
         self.runner: Any = None
         self._spec = None
         if spec_text is not None:
             from actors.shards.spec_run import shard_runner, spec_digest
 
             self._spec = spec_digest(spec_text)
-
             self.runner = shard_runner(spec_text, spec_source, self.sched, index, shards, spec_base_dir)
             self.runner.start()  # starts the scheduler (restoring), then reconciles the spec
         else:
@@ -119,6 +115,20 @@ class Shard:
         self.started_at = time.time()
         self.start_seconds = time.monotonic() - t0
         self.store_location = None if st is None else st.location
+
+    def _register(self, offload: Mapping[str, Any] | None) -> dict[str, Any]:
+        """Import and register the declared targets, then the stand-ins of the offloaded
+        ones; returns ``{name: Offload}`` of the latter."""
+        for tname, path in self._targets.items():
+            self.sched.register(tname, import_target(path))
+        registered: dict[str, Any] = {}
+        if offload:
+            from actors.shards.offload import offload_target
+
+            for tname, spec in offload.items():
+                self.sched.register(tname, offload_target(spec))
+                registered[tname] = spec
+        return registered
 
     # -- keys ----------------------------------------------------------------------
     def _rebuild_keys(self) -> None:

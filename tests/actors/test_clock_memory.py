@@ -13,7 +13,7 @@ from timekit import VirtualClock
 
 
 def clock_of(s: Scheduler) -> ClockActor:
-    return s._rt._clock_actor  # type: ignore[union-attr]
+    return s._rt.clock_actor  # type: ignore[union-attr]
 
 
 def heap_len(c: ClockActor) -> int:

@@ -388,13 +388,28 @@ def test_a_claim_made_ahead_under_an_earlier_lease_is_claimed_again(pg_dsn: str,
         cluster = s._rt.cluster
         epoch = cluster.owned[0][0]
         state = types.SimpleNamespace(id=77)
-        with cluster._cv:
-            cluster._ready[(77, 1234)] = (1, epoch - 1)  # left from an earlier lease
+        with cluster.claims._cv:
+            cluster.claims._ready[(77, 1234)] = (1, epoch - 1)  # left from an earlier lease
         firing = cluster.claim(state, 1234)
         assert firing is not None and (firing.attempt, firing.epoch) == (1, epoch)
         assert cluster.claim(state, 1234) is None  # claimed at this epoch now: never twice
     finally:
         s.stop()
+
+
+def test_the_firing_path_reaches_the_claims_without_a_forwarding_call() -> None:
+    """`Cluster.claim` / `completed` (called per firing by the runtime) are the `Claims`
+    part's own bound methods, not wrappers; every part reads the one lease table."""
+    from actors.cluster import Cluster
+    from actors.cluster.claims import Claims
+
+    store = types.SimpleNamespace(lease_ttl=10.0, partitions=4, group="g")
+    c = Cluster(store, types.SimpleNamespace(), lambda name: None, threading.RLock(), "t")
+    assert c.claim.__func__ is Claims.claim and c.claim.__self__ is c.claims
+    assert c.completed.__func__ is Claims.completed
+    c.owned[1] = (7, time.monotonic() + 60)
+    assert c.claims.owned is c.leases.owned is c.owned
+    assert c.owns(5) and c.commands.owns(5) and not c.owns(4)
 
 
 def test_replicas_starting_at_once_create_each_spec_schedule_once(pg_dsn: str, pg_group: str) -> None:

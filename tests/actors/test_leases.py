@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from actors import Scheduler, ScheduleStatus, clock_actor, runtime
+from actors import Scheduler, ScheduleStatus, clock_actor, leasing
 from actors.executor import ExecutionPool
 from actors.messages import Tick
 from timekit import Duration, ScheduleAt, Timestamp
@@ -33,11 +33,11 @@ def real() -> Iterator[Scheduler]:
 
 
 def spy_leases(sched: Scheduler) -> tuple[list[tuple[int, int, int]], threading.Event]:
-    """Record the leases the clock makes (the clock calls ``runtime.lease``)."""
+    """Record the leases the clock makes (the clock calls ``Leases.lease``)."""
     rt: Any = sched._rt
     made: list[tuple[int, int, int]] = []
     event = threading.Event()
-    real_lease = rt.lease
+    real_lease = rt.leases.lease
 
     def lease(run: list[int]) -> None:
         it = iter(run)
@@ -45,7 +45,7 @@ def spy_leases(sched: Scheduler) -> tuple[list[tuple[int, int, int]], threading.
         event.set()
         real_lease(run)
 
-    rt.lease = lease
+    rt.leases.lease = lease
     return made, event
 
 
@@ -103,20 +103,20 @@ def test_a_long_execution_does_not_hold_back_the_deadlines_leased_after_it(
     real: Scheduler, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A and B are due 0.5 ms apart, so one run holds both; A blocks until B has
-    run: the clock must take B back (`Runtime.reclaim`) and fire it itself."""
+    run: the clock must take B back (`Leases.reclaim`) and fire it itself."""
     runs: list[list[int]] = []
     rt: Any = real._rt
-    real_lease = rt.lease
-    monkeypatch.setattr(rt, "lease", lambda run: (runs.append(list(run)), real_lease(run)))
+    real_lease = rt.leases.lease
+    monkeypatch.setattr(rt.leases, "lease", lambda run: (runs.append(list(run)), real_lease(run)))
     reclaimed: list[int] = []
-    real_reclaim = rt.reclaim
+    real_reclaim = rt.leases.reclaim
 
     def reclaim(now: int) -> tuple[list[int], int | None]:
         stolen, check = real_reclaim(now)
         reclaimed.extend(stolen[0::3])
         return stolen, check
 
-    monkeypatch.setattr(rt, "reclaim", reclaim)
+    monkeypatch.setattr(rt.leases, "reclaim", reclaim)
     release = threading.Event()
     b_ran = threading.Event()
     a = at_interval(real, lambda: release.wait(10), 300_000, 3_600_000_000)
@@ -285,7 +285,7 @@ def test_the_clock_sends_what_any_look_reclaims_with_the_tokens_it_already_holds
     assert wake == 500
 
 
-def _past_run(sched: Scheduler, sids: list[int], late_us: int = 10_000) -> runtime._Lease:
+def _past_run(sched: Scheduler, sids: list[int], late_us: int = 10_000) -> leasing.Lease:
     """A lease of one firing per schedule, all already ``late_us`` overdue (what a
     lease thread that fell behind holds), with the tokens the clock would give."""
     rt: Any = sched._rt
@@ -296,7 +296,7 @@ def _past_run(sched: Scheduler, sids: list[int], late_us: int = 10_000) -> runti
         st.next_due_us = base + j
         rt.activity.add()
         run += [sid, base + j, st.generation]
-    return runtime._Lease(rt, run)
+    return leasing.Lease(run)
 
 
 def test_a_lease_that_is_behind_calls_its_targets_first_and_books_them_after(real: Scheduler) -> None:
@@ -310,7 +310,7 @@ def test_a_lease_that_is_behind_calls_its_targets_first_and_books_them_after(rea
 
     sids += [real.schedule(target, (k,), ScheduleAt.at_interval(Duration(3_600_000_000))) for k in range(5)]
     lease = _past_run(real, sids)
-    rt._leased(lease)
+    rt.leases.serve(lease)
     assert seen == [True, True, True, True]  # behind: each next target ran before the booking
     assert not any(rt.states[sid].running for sid in sids)  # ...and all were booked by the end
     assert real.wait_idle(10)
@@ -336,7 +336,7 @@ def test_a_lease_on_time_books_each_result_before_the_next_firing(real: Schedule
     for j in range(3):
         lease.run[3 * j + 1] = now + 20_000 * (j + 1)  # 20 ms apart, in the future
         rt.states[sids[j]].next_due_us = lease.run[3 * j + 1]
-    rt._leased(lease)
+    rt.leases.serve(lease)
     assert seen == [False, False]
     assert real.wait_idle(10)
 
@@ -351,10 +351,10 @@ def test_a_long_nap_wakes_early_and_naps_the_rest(real: Scheduler, monkeypatch: 
     lease = _past_run(real, [sid], late_us=0)
     due = lease.run[1] = rt.timebase.timeline_us() + 30_000
     rt.states[sid].next_due_us = due
-    rt._leased(lease)
-    assert naps and naps[0] <= (30_000 - runtime.NAP_MARGIN_US) / 1e6  # meant to wake early...
+    rt.leases.serve(lease)
+    assert naps and naps[0] <= (30_000 - leasing.NAP_MARGIN_US) / 1e6  # meant to wake early...
     # ...and nap the rest briefly (unless the first nap itself ended that late)
-    assert all(n <= 2 * runtime.NAP_MARGIN_US / 1e6 for n in naps[1:])
+    assert all(n <= 2 * leasing.NAP_MARGIN_US / 1e6 for n in naps[1:])
     assert len(ran) == 1
     assert real.wait_idle(10)
     result = next(r for r in real.get_execution_metrics() if r.schedule_id == sid)
@@ -367,20 +367,20 @@ def test_reclaim_takes_back_a_run_only_from_a_thread_stuck_in_one_execution(real
     rt: Any = real._rt
     now = 1_000_000_000
     run = [1, now - 5_000, 1, 2, now - 5_000, 1, 3, now - 4_000, 1]  # all overdue
-    lease = runtime._Lease(rt, list(run))
+    lease = leasing.Lease(list(run))
     lease.next = 3  # running the first one's target; the second is next
-    rt._leases = [lease]
+    rt.leases.out = [lease]
     try:
-        lease.inline = now - runtime.RECLAIM_AFTER_US // 2  # a target started 0.5 ms ago
-        stolen, check = rt.reclaim(now)
+        lease.inline = now - leasing.RECLAIM_AFTER_US // 2  # a target started 0.5 ms ago
+        stolen, check = rt.leases.reclaim(now)
         assert stolen == [] and lease.next == 3
-        assert check == runtime.RECLAIM_AFTER_US // 2  # looks again when it would be stuck
+        assert check == leasing.RECLAIM_AFTER_US // 2  # looks again when it would be stuck
         lease.inline = None  # between targets (or waiting for the GIL)
-        stolen, check = rt.reclaim(now)
-        assert stolen == [] and check == runtime.RECLAIM_AFTER_US
-        lease.inline = now - runtime.RECLAIM_AFTER_US  # stuck for 1 ms
-        stolen, check = rt.reclaim(now)
+        stolen, check = rt.leases.reclaim(now)
+        assert stolen == [] and check == leasing.RECLAIM_AFTER_US
+        lease.inline = now - leasing.RECLAIM_AFTER_US  # stuck for 1 ms
+        stolen, check = rt.leases.reclaim(now)
         assert stolen == run[3:] and lease.next == len(run)
-        assert rt._leases == []
+        assert rt.leases.out == []
     finally:
-        rt._leases = []
+        rt.leases.out = []

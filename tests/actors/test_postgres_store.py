@@ -135,3 +135,15 @@ def test_import_without_psycopg_names_the_extra() -> None:
     ).stdout
     assert "pip install 'tickwork[postgres]'" in out
     assert "Scheduler SQLiteStore" in out  # everything else imports without psycopg
+
+
+def test_the_package_keeps_the_names_imported_from_it() -> None:
+    """actors.store.postgres is a package of parts (one per table); the names the rest
+    of tickwork imports from it stay there."""
+    from actors.store import postgres
+    from actors.store.base import Store
+
+    assert issubclass(postgres.PostgresStore, Store) and postgres.POSTGRES_SCHEMA_VERSION == 1
+    assert postgres._redact("postgresql://u:secret@h/db") == "postgresql://u:***@h/db"
+    s = postgres.PostgresStore("postgresql://u:secret@h/db", group="g")
+    assert "secret" not in repr(s) and "secret" not in s.location

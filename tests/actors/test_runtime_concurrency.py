@@ -304,13 +304,13 @@ def test_results_finished_while_others_wait_are_booked_behind_them(clock: Virtua
         rt = sched._rt
         assert rt is not None
         deferred = []
-        real = rt._book_later
+        real = rt.execution._book_later
 
         def spy() -> None:
-            deferred.append(len(rt._later))
+            deferred.append(len(rt.execution._later))
             real()
 
-        rt._book_later = spy
+        rt.execution._book_later = spy
         ids = [sched.schedule_at_interval(lambda: None, (), 1) for _ in range(50)]
         run_for(sched, clock, 3)
         assert deferred and sum(deferred) > 0  # the deferred path was taken

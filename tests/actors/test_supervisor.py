@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from pykka._envelope import Envelope
 
-from actors import Scheduler, supervisor
-from actors.supervisor import DRAIN, _SupervisorInbox
+from actors import Scheduler
+from actors.supervisor import actor as supervisor
+from actors.supervisor.actor import DRAIN, _SupervisorInbox
 
 
 def test_inbox_without_rest_is_a_plain_fifo() -> None:
@@ -72,11 +73,11 @@ def test_asks_see_every_result_even_while_the_supervisor_rests(monkeypatch: pyte
     sched = Scheduler().start()
     rt: Any = sched._rt
     try:
-        sup = rt._supervisor
+        sup = rt.supervisor
         for k in (1, 2):
             sched.schedule_in_seconds(lambda: None, (), 0.01)
             deadline = time.monotonic() + 5
-            while not rt.records and sup.total < k:  # the result is waiting, or booked
+            while not rt.ledger.records and sup.total < k:  # the result is waiting, or booked
                 assert time.monotonic() < deadline
                 time.sleep(0.001)
             t0 = time.monotonic()
@@ -99,7 +100,7 @@ def test_virtual_time_never_rests() -> None:
         clock.advance(Duration.from_seconds(50))
         assert sched.wait_idle(10)
         assert len(calls) == 50
-        assert sched._rt._supervisor._inbox.rest_until is None
+        assert sched._rt.supervisor._inbox.rest_until is None
     finally:
         assert sched.stop(timeout=10)
 

@@ -10,7 +10,7 @@ import pytest
 
 from actors.cli import main, ray_run
 from actors.cli.spec import spec_from_text
-from actors.shards import shard_of
+from actors.shards import PostgresPerShard, ShardedScheduler, shard_of
 from codec import FrameReader
 
 SPEC = """\
@@ -93,3 +93,28 @@ def test_run_a_spec_on_ray_with_a_postgres_store_and_resume(
     err = capsys.readouterr().err
     assert "a shard failed to start: actors.store.errors.StoreError" in err and "reachable" in err, err
     assert "Traceback" not in err and "pw@" not in err
+
+
+def test_where_ray_shards_keep_their_schedules(tmp_path: Path) -> None:
+    spec = str(tmp_path / "jobs.toml")
+    state = tmp_path / "jobs.ray-state"
+    assert ray_run._shard_store(spec, None, None, "g", 10.0) == (f"sqlite:{state}", f"state {state}/")
+    assert ray_run._shard_store(spec, "elsewhere", None, "g", 10.0) == ("sqlite:elsewhere", "state elsewhere/")
+    pytest.importorskip("psycopg")
+    where, text = ray_run._shard_store(spec, "ignored", "postgresql://u:pw@h/db", "grp", 3.0)
+    assert isinstance(where, PostgresPerShard) and (where.name, where.lease_ttl) == ("grp", 3.0)
+    assert text == f"store {where!r}" and "pw@" not in text
+
+
+def test_detach_then_stop(ray_cluster: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "detached.toml"
+    spec.write_text(SPEC)
+    base = ["run", str(spec), "--ray", ray_cluster]
+    assert main(base + ["--shards", "1", "--detach"]) == 0
+    assert f"detached; stop with: tickwork run {spec} --ray {ray_cluster} --stop" in capsys.readouterr().out
+    with ShardedScheduler.connect(name="tickwork-detached") as ss:  # still running without this process
+        assert ss.shards == 1 and len(ss.rows()) == 4
+    assert main(base + ["--stop"]) == 0
+    assert "stopped the 1 shard(s) of tickwork-detached" in capsys.readouterr().out
+    assert main(base + ["--stop"]) == 1
+    assert "no shards named 'tickwork-detached'" in capsys.readouterr().err

@@ -37,7 +37,7 @@ def test_routing_batch_and_idempotent_keys(deploy: Any, tmp_path: Path) -> None:
     ss = deploy(2, store=f"sqlite:{tmp_path / 'stores'}")
     keys = ss.schedule_many([ss.request("noop", [], 3600, key=f"job-{i}") for i in range(400)])
     assert keys == [f"job-{i}" for i in range(400)]
-    per_shard = [set(part) for part in ss._all("keys")]
+    per_shard = [set(part) for part in ss._calls.every("keys")]
     for i, part in enumerate(per_shard):  # each key lives on the shard its hash names, only there
         assert part == {k for k in keys if shard_of(k, 2) == i}
     assert all(len(p) > 100 for p in per_shard)  # both shards got a fair share
@@ -111,6 +111,29 @@ def test_connect_finds_the_shards_and_a_different_k_is_refused(deploy: Any, tmp_
         ShardedScheduler.deploy(3, namespace=ss.namespace, targets=ss.targets, store=f"sqlite:{tmp_path}")
     with pytest.raises(ShardsNotFound):
         ShardedScheduler.connect(namespace=ss.namespace + "-nobody")
+
+
+def test_a_closed_client_and_a_half_destroyed_deployment(deploy: Any) -> None:
+    import ray
+
+    ss = deploy(2)
+    other = ShardedScheduler.connect(namespace=ss.namespace)
+    other.close()
+    other.close()  # idempotent
+    with pytest.raises(RuntimeError, match="was closed; connect"):
+        other.keys()
+    assert ss.keys() == []  # the shards are untouched
+    ray.kill(ray.get_actor("tickwork.shard.1", namespace=ss.namespace), no_restart=True)
+
+    def refused() -> bool:
+        try:
+            ShardedScheduler.connect(namespace=ss.namespace).close()
+        except ShardsNotFound as exc:
+            assert "shard 1 of 2 of 'tickwork' is missing" in str(exc)
+            return True
+        return False
+
+    _wait(refused, 20, "the killed shard's name to go")
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])

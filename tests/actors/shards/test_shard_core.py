@@ -13,13 +13,14 @@ import pytest
 from actors.results import ScheduleStatus
 from actors.shards import (
     KEY_META,
+    Offload,
     PostgresPerShard,
     SQLitePerShard,
     make_request,
     merge_stats,
     shard_of,
 )
-from actors.shards.shard import Shard
+from actors.shards.shard import Shard, _pool_size
 from actors.shards.stores import check_store, make_store
 from actors.shards.targets import check_targets, import_target
 from actors.store import SQLiteStore
@@ -197,3 +198,12 @@ def test_the_core_never_imports_ray_and_says_how_to_get_it() -> None:
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={"PYTHONPATH": f"{root}:{root / 'tests'}"})
     assert "refused:" in res.stdout and "pip install 'tickwork[ray]'" in res.stdout, res.stdout + res.stderr
+
+
+def test_offloaded_targets_get_room_in_the_execution_pool() -> None:
+    from actors.scheduler import DEFAULT_MAX_CONCURRENT
+
+    offload = {"a": Offload("m:f", max_in_flight=3), "b": Offload("m:g", via="pool", pool_size=2)}
+    assert _pool_size(None, offload) == DEFAULT_MAX_CONCURRENT + 5
+    assert _pool_size(7, offload) == 7  # as given
+    assert _pool_size(None, None) is None and _pool_size(None, {}) is None

@@ -14,26 +14,25 @@ from collections import deque
 from collections.abc import Callable
 from functools import partial
 from queue import Empty, SimpleQueue
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol
 
-import msgspec
 import pykka
 from pykka._envelope import Envelope
 
-from actors.messages import _Done
+from actors.messages import _Died, _Redeliver
 from actors.results import ScheduleResult
 from actors.stats import percentile
+from actors.supervisor.ledger import Ledger, _Record, latest
 from actors.threaded import OwnThreadActor
-from timekit import Duration, Timestamp
+from timekit import Duration
 
 if TYPE_CHECKING:
-    from actors.runtime import Runtime
+    from actors.activity import Activity
+    from actors.state import ScheduleState
 
-__all__ = ["SupervisorActor"]
+__all__ = ["DRAIN", "STATS", "SupervisedRuntime", "SupervisorActor"]
 
 logger = logging.getLogger("tickwork")
-
-_T = TypeVar("_T")
 
 #: How many recent lateness samples the scheduler-wide percentiles cover.
 LATENESS_WINDOW = 10_000
@@ -44,56 +43,29 @@ LATENESS_WINDOW = 10_000
 DRAIN_PAUSE = 0.001
 
 
-class _Record(msgspec.Struct, gc=False):
-    """One execution, as raw ints: the `ScheduleResult` object is only built when
-    somebody looks (history, callbacks). Not tracked by the garbage collector (the
-    history keeps a thousand of them, and one is made per firing; it refers to
-    nothing that could refer back to it)."""
+class SupervisedRuntime(Protocol):
+    """What the supervisor needs of the runtime it supervises."""
 
-    sid: int
-    done: _Done
-    missed: int
-    attempt: int = 1
+    activity: Activity
+    states: dict[int, ScheduleState]
+    execution_callbacks: tuple[Callable[..., Any], ...]
+    error_callbacks: tuple[Callable[..., Any], ...]
 
+    @property
+    def virtual(self) -> bool:
+        """Whether time is virtual (no resting between drains)."""
+        ...
 
-def latest(items: list[_T], limit: int | None) -> list[_T]:
-    """The last ``limit`` of ``items`` (all of them for None, none for 0 or less)."""
-    if limit is None:
-        return items
-    return items[-limit:] if limit > 0 else []
+    @property
+    def stopping(self) -> bool: ...
 
+    def submit_or_run(self, job: Callable[[], None]) -> None:
+        """Run ``job`` (callbacks) on the execution pool, or here once it has stopped."""
+        ...
 
-def _result(r: _Record) -> ScheduleResult:
-    d = r.done
-    return ScheduleResult(
-        schedule_id=r.sid,
-        scheduled_time=Timestamp.from_micros(d.scheduled_us),
-        start_time=Timestamp.from_micros(d.started_us),
-        lateness=Duration(d.started_us - d.scheduled_us),
-        duration=Duration(d.finished_us - d.started_us),
-        success=d.ok,
-        return_value=d.value,
-        error=d.error,
-        missed=r.missed,
-        attempt=r.attempt,
-    )
-
-
-class _Died:
-    __slots__ = ("error", "salvage", "sid")
-
-    def __init__(self, sid: int, salvage: list[Any], error: BaseException | None) -> None:
-        self.sid = sid
-        self.salvage = salvage
-        self.error = error
-
-
-class _Redeliver:
-    __slots__ = ("message", "sid")
-
-    def __init__(self, sid: int, message: Any) -> None:
-        self.sid = sid
-        self.message = message
+    def respawn(self, state: ScheduleState) -> Any:
+        """Start a replacement actor for ``state`` (it re-arms what was pending)."""
+        ...
 
 
 class _Stats:
@@ -101,7 +73,7 @@ class _Stats:
 
 
 class _Drain:
-    """Records are waiting in ``runtime.records``."""
+    """Records are waiting in the `Ledger`."""
 
 
 class _SupervisorInbox:
@@ -148,10 +120,17 @@ class SupervisorActor(OwnThreadActor):
     """Keeps statistics and history, runs callbacks, restarts dead schedule actors."""
 
     def __init__(
-        self, runtime: Runtime, history_size: int, *, name: str = "tickwork-supervisor", daemon: bool = False
+        self,
+        runtime: SupervisedRuntime,
+        ledger: Ledger,
+        history_size: int,
+        *,
+        name: str = "tickwork-supervisor",
+        daemon: bool = False,
     ) -> None:
         super().__init__(name, daemon)
         self.rt = runtime
+        self.ledger = ledger
         self.history: deque[_Record] = deque(maxlen=history_size)
         self.lateness: deque[int] = deque(maxlen=LATENESS_WINDOW)
         self.total = 0
@@ -173,12 +152,12 @@ class SupervisorActor(OwnThreadActor):
     def on_receive(self, message: Any) -> Any:
         t = type(message)
         if t is _Drain:
-            rt = self.rt
-            rt.drain_requested = False  # before draining: a later record asks again
-            if self._drain() and not rt.timebase.virtual:
+            ledger = self.ledger
+            ledger.drain_requested = False  # before draining: a later record asks again
+            if self._drain() and not self.rt.virtual:
                 # Busy: let records gather for a moment rather than being told about
                 # every few (the inbox tells us DRAIN when the moment is over).
-                rt.drain_requested = True
+                ledger.drain_requested = True
                 self._inbox.rest_until = time.monotonic() + DRAIN_PAUSE
             return None
         if t is _Died:
@@ -192,31 +171,41 @@ class SupervisorActor(OwnThreadActor):
             return self._stats()
         if t is _History:
             self._drain()
-            return [_result(r) for r in latest(list(self.history), message.limit)]
+            return [r.result() for r in latest(list(self.history), message.limit)]
         raise TypeError(f"supervisor: unknown message {message!r}")
 
     # -- results ----------------------------------------------------------------
     def _drain(self) -> int:
-        """Book every waiting record; how many.
+        """Write the changed durable schedules, then book every waiting record; how many."""
+        ledger = self.ledger
+        ledger.write_dirty()  # durable bookkeeping first: results are reported after
+        n = len(ledger.records)  # more may arrive meanwhile: the next drain takes them
+        if not n:
+            return 0
+        callbacks = self._book(n)
+        # Once the batch is booked: a callback that asks for the statistics (answered
+        # on this thread while stopping, see `Runtime.stats`) sees its own execution counted.
+        run = self.rt.submit_or_run
+        for job in callbacks:
+            run(job)
+        return n
+
+    def _book(self, n: int) -> list[partial[None]]:
+        """Count the next ``n`` records into the statistics and history; the callback
+        jobs they call for (each holds its record's activity token until it has run).
 
         One pass with the counters in locals (this runs for every firing, on a
         thread beside the firing threads: the less time it holds the GIL, the
         less a firing waits for it)."""
         rt = self.rt
-        records = rt.records
-        rt.write_dirty()  # durable bookkeeping first: results are reported after
-        n = len(records)  # more may arrive meanwhile: the next drain takes them
-        if not n:
-            return 0
-        pop = records.popleft
+        pop = self.ledger.records.popleft
         add_lateness = self.lateness.append
         add_history = self.history.append
         exec_cbs = rt.execution_callbacks
         err_cbs = rt.error_callbacks
-        submit = rt.pool.submit
         late_max = self.late_max
-        done = ok = missed = retried = duration = held = 0
-        here: list[partial[None]] = []  # callbacks the stopped pool refused: run below
+        done = ok = missed = retried = duration = 0
+        callbacks: list[partial[None]] = []
         try:
             for _ in range(n):
                 r = pop()
@@ -241,13 +230,7 @@ class SupervisorActor(OwnThreadActor):
                     ecbs = err_cbs
                 else:
                     continue
-                # Callbacks run on the execution pool; the token is freed after them.
-                job = partial(self._run_callbacks, _result(r), exec_cbs, ecbs)
-                held += 1
-                try:
-                    submit(job)
-                except RuntimeError:  # the pool has stopped (stop() under way): run them here
-                    here.append(job)
+                callbacks.append(partial(self._run_callbacks, r.result(), exec_cbs, ecbs))
         finally:
             self.total += done
             self.succeeded += ok
@@ -256,13 +239,9 @@ class SupervisorActor(OwnThreadActor):
             self.retried += retried
             self.duration_us += duration
             self.late_max = late_max
-            if done > held:
-                rt.activity.done(done - held)  # one update for the whole batch
-        # Once the batch is booked: a callback that asks for the statistics (answered
-        # on this thread, see `Runtime.stats`) sees its own execution counted.
-        for job in here:
-            job()
-        return done
+            if done > len(callbacks):
+                rt.activity.done(done - len(callbacks))  # one update for the whole batch
+        return callbacks
 
     def _run_callbacks(
         self,
