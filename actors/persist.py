@@ -8,9 +8,8 @@ from typing import Any
 
 import msgspec
 
-from actors.policy import DEFAULT_POLICY, Policy, Retry, make_policy
+from actors.policy import Policy, Retry, policy_from_micros
 from actors.results import ScheduleStatus
-from actors.schedule_actor import coalesce
 from actors.state import ScheduleState
 from actors.store import StoredSchedule
 
@@ -59,22 +58,8 @@ def planned(s: ScheduleState, changes: dict[str, Any]) -> StoredSchedule:
 
 def _policy(rec: StoredSchedule) -> Policy:
     retry = None if rec.retry is None else Retry.from_dict(rec.retry)
-    if (rec.misfire, rec.misfire_grace_us, rec.catch_up_limit, rec.timeout_us, retry, rec.jitter_us) == (
-        "coalesce",
-        None,
-        100,
-        None,
-        None,
-        None,
-    ):
-        return DEFAULT_POLICY
-    return make_policy(
-        rec.misfire,
-        None if rec.misfire_grace_us is None else rec.misfire_grace_us / 1e6,
-        rec.catch_up_limit,
-        None if rec.timeout_us is None else rec.timeout_us / 1e6,
-        retry,
-        None if rec.jitter_us is None else rec.jitter_us / 1e6,
+    return policy_from_micros(
+        rec.misfire, rec.misfire_grace_us, rec.catch_up_limit, rec.timeout_us, retry, rec.jitter_us
     )
 
 
@@ -123,7 +108,7 @@ def from_record(
     policy = s.policy
     due = rec.next_due_us
     if policy.misfire == "skip":
-        latest, count = coalesce(trigger, due, now_us)
+        latest, count = trigger.coalesce(due, now_us)
         s.missed_count += count
         s.next_due_us = trigger.next_fire_us(latest)
         if s.next_due_us is None:

@@ -2,37 +2,40 @@
 
 from __future__ import annotations
 
-import math
 import random
-from datetime import timedelta
-from typing import Any
+from typing import Any, Final, Literal, get_args
 
 import msgspec
 
 from timekit import Duration
+from timekit.duration import coerce_us
 
-__all__ = ["DEFAULT_POLICY", "MISFIRE_POLICIES", "Policy", "Retry", "make_policy"]
+__all__ = [
+    "DEFAULT_CATCH_UP_LIMIT",
+    "DEFAULT_MISFIRE",
+    "DEFAULT_POLICY",
+    "MISFIRE_POLICIES",
+    "RETRY_KEYS",
+    "Misfire",
+    "Policy",
+    "Retry",
+    "make_policy",
+    "policy_from_micros",
+]
 
-MISFIRE_POLICIES = ("coalesce", "skip", "catch_up")
-
-
-def _us(value: Any, what: str, *, allow_zero: bool = True) -> int:
-    """Seconds, Duration or timedelta as int microseconds (validated)."""
-    if isinstance(value, bool):
-        raise TypeError(f"{what} must be seconds, a Duration or a timedelta, not bool")
-    if isinstance(value, Duration):
-        us = value.micros
-    elif isinstance(value, timedelta):
-        us = Duration.from_timedelta(value).micros
-    elif isinstance(value, int | float):
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ValueError(f"{what} must be finite, got {value!r}")
-        us = Duration.from_seconds(value).micros
-    else:
-        raise TypeError(f"{what} must be seconds, a Duration or a timedelta, not {type(value).__name__}")
-    if us < 0 or (us == 0 and not allow_zero):
-        raise ValueError(f"{what} must be {'>= 0' if allow_zero else 'positive'}, got {Duration(us)}")
-    return us
+#: What to do with firings that came due while nothing ran them: "coalesce" (run once
+#: for all), "skip" (run none, continue at the next firing after now), "catch_up" (run
+#: each, at most ``catch_up_limit``). The one definition: the store's record uses it too.
+Misfire = Literal["coalesce", "skip", "catch_up"]
+MISFIRE_POLICIES: Final[tuple[Misfire, ...]] = get_args(Misfire)
+DEFAULT_MISFIRE: Final[Misfire] = "coalesce"
+#: The most missed firings "catch_up" runs, unless told otherwise.
+DEFAULT_CATCH_UP_LIMIT: Final = 100
+#: A `Retry`'s default first wait and cap, in seconds.
+DEFAULT_BACKOFF: Final = 1.0
+DEFAULT_MAX_BACKOFF: Final = 300.0
+#: The keys of `Retry.to_dict` (what a stored record's ``retry`` holds) and their types.
+RETRY_KEYS: Final = {"attempts": int, "backoff_us": int, "max_backoff_us": int, "jitter": bool}
 
 
 class Retry(msgspec.Struct, frozen=True):
@@ -44,13 +47,13 @@ class Retry(msgspec.Struct, frozen=True):
     """
 
     attempts: int
-    backoff: float = 1.0
-    max_backoff: float = 300.0
+    backoff: float = DEFAULT_BACKOFF
+    max_backoff: float = DEFAULT_MAX_BACKOFF
     jitter: bool = False
 
     def delay_us(self, retry_number: int, rng: random.Random | None) -> int:
-        base = _us(self.backoff, "retry backoff")
-        cap = _us(self.max_backoff, "retry max_backoff")
+        base = coerce_us(self.backoff, "retry backoff")
+        cap = coerce_us(self.max_backoff, "retry max_backoff")
         delay = min(cap, base << max(retry_number - 1, 0))  # backoff * 2**(n-1), as an int
         if self.jitter and rng is not None:
             delay = rng.randint(0, delay)
@@ -59,17 +62,18 @@ class Retry(msgspec.Struct, frozen=True):
     def to_dict(self) -> dict[str, Any]:
         return {
             "attempts": self.attempts,
-            "backoff_us": _us(self.backoff, "retry backoff"),
-            "max_backoff_us": _us(self.max_backoff, "retry max_backoff"),
+            "backoff_us": coerce_us(self.backoff, "retry backoff"),
+            "max_backoff_us": coerce_us(self.max_backoff, "retry max_backoff"),
             "jitter": self.jitter,
         }
 
     @staticmethod
     def from_dict(d: dict[str, Any]) -> Retry:
+        backoff, cap = d.get("backoff_us"), d.get("max_backoff_us")
         return Retry(
             attempts=int(d["attempts"]),
-            backoff=d.get("backoff_us", 1_000_000) / 1e6,
-            max_backoff=d.get("max_backoff_us", 300_000_000) / 1e6,
+            backoff=DEFAULT_BACKOFF if backoff is None else backoff / 1e6,
+            max_backoff=DEFAULT_MAX_BACKOFF if cap is None else cap / 1e6,
             jitter=bool(d.get("jitter", False)),
         )
 
@@ -100,25 +104,27 @@ class Policy:
         return self is DEFAULT_POLICY
 
 
-DEFAULT_POLICY = Policy("coalesce", None, 100, None, None, None)
+DEFAULT_POLICY: Final = Policy(DEFAULT_MISFIRE, None, DEFAULT_CATCH_UP_LIMIT, None, None, None)
+_DEFAULT_VALUES: Final = (DEFAULT_MISFIRE, None, DEFAULT_CATCH_UP_LIMIT, None, None, None)
 
 
 def make_policy(
-    misfire: str = "coalesce",
+    misfire: str = DEFAULT_MISFIRE,
     misfire_grace: Any = None,
-    catch_up_limit: int = 100,
+    catch_up_limit: int = DEFAULT_CATCH_UP_LIMIT,
     timeout: Any = None,
     retry: Retry | dict[str, Any] | int | None = None,
     jitter: Any = None,
 ) -> Policy:
-    """Validate the policy keywords every scheduling method takes."""
+    """Validate the policy keywords every scheduling method takes (durations: anything
+    `timekit.Duration.coerce` accepts; ``timeout`` must be positive, the others >= 0)."""
     if misfire not in MISFIRE_POLICIES:
         raise ValueError(f"misfire must be one of {', '.join(MISFIRE_POLICIES)}; got {misfire!r}")
     if isinstance(catch_up_limit, bool) or not isinstance(catch_up_limit, int) or catch_up_limit < 0:
         raise ValueError(f"catch_up_limit must be an int >= 0, got {catch_up_limit!r}")
-    grace = None if misfire_grace is None else _us(misfire_grace, "misfire_grace")
-    timeout_us = None if timeout is None else _us(timeout, "timeout", allow_zero=False)
-    jitter_us = None if jitter is None else _us(jitter, "jitter") or None
+    grace = None if misfire_grace is None else coerce_us(misfire_grace, "misfire_grace")
+    timeout_us = None if timeout is None else coerce_us(timeout, "timeout", minimum=1)
+    jitter_us = None if jitter is None else coerce_us(jitter, "jitter") or None
     if isinstance(retry, bool):
         raise TypeError("retry must be a Retry, a dict or a number of attempts, not bool")
     if isinstance(retry, int):
@@ -136,6 +142,25 @@ def make_policy(
         retry.to_dict()  # validates backoff values
         if retry.attempts == 0:
             retry = None
-    if (misfire, grace, catch_up_limit, timeout_us, retry, jitter_us) == ("coalesce", None, 100, None, None, None):
+    if (misfire, grace, catch_up_limit, timeout_us, retry, jitter_us) == _DEFAULT_VALUES:
         return DEFAULT_POLICY
     return Policy(misfire, grace, catch_up_limit, timeout_us, retry, jitter_us)
+
+
+def _span(us: int | None) -> Duration | None:
+    return None if us is None else Duration(us)
+
+
+def policy_from_micros(
+    misfire: str,
+    grace_us: int | None,
+    catch_up_limit: int,
+    timeout_us: int | None,
+    retry: Retry | None,
+    jitter_us: int | None,
+) -> Policy:
+    """The policy of stored fields (durations in int microseconds), validated as
+    `make_policy` does; `DEFAULT_POLICY` itself when they are the defaults."""
+    if (misfire, grace_us, catch_up_limit, timeout_us, retry, jitter_us) == _DEFAULT_VALUES:
+        return DEFAULT_POLICY
+    return make_policy(misfire, _span(grace_us), catch_up_limit, _span(timeout_us), retry, _span(jitter_us))

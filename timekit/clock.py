@@ -25,12 +25,12 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
 from typing import Protocol, runtime_checkable
 
-from timekit.duration import Duration
+from timekit.duration import Duration, DurationLike, coerce_us
 from timekit.errors import OutOfRangeError
 from timekit.timestamp import Timestamp
 
@@ -198,18 +198,6 @@ def _instant_us(value: object, what: str) -> int:
     )
 
 
-def _span_us(value: object, what: str) -> int:
-    if isinstance(value, Duration):
-        return value.micros
-    if isinstance(value, timedelta):
-        return Duration.from_timedelta(value).micros
-    if isinstance(value, (int, float, Fraction, Decimal)) and not isinstance(value, bool):
-        return Duration.from_seconds(value).micros
-    raise TypeError(
-        f"{what} needs a Duration, a timedelta or a number of seconds, not {type(value).__name__} ({value!r})"
-    )
-
-
 class _VirtualWaiter:
     """A Waiter on a VirtualClock: released when virtual time reaches its deadline or on wake()."""
 
@@ -324,7 +312,7 @@ class VirtualClock:
 
     def advance(
         self,
-        by: Duration | timedelta | float | None = None,
+        by: DurationLike | None = None,
         /,
         *,
         days: float = 0,
@@ -334,15 +322,15 @@ class VirtualClock:
         milliseconds: float = 0,
         microseconds: float = 0,
     ) -> Timestamp:
-        """Move time forward by ``by`` (Duration, timedelta or seconds) plus any keyword parts.
+        """Move time forward by ``by`` (any duration `Duration.coerce` takes) plus any keyword parts.
 
-        ``clock.advance(5)``, ``clock.advance(Duration.from_millis(5))`` and
-        ``clock.advance(days=365)`` all work. Returns the new now. A negative total
+        ``clock.advance(5)``, ``clock.advance("250ms")``, ``clock.advance(Duration.from_millis(5))``
+        and ``clock.advance(days=365)`` all work. Returns the new now. A negative total
         raises ValueError (virtual time never goes backwards). With participants
         attached it steps through their instants and returns once their work up to
         the new now has run (see the class docs).
         """
-        total = 0 if by is None else _span_us(by, "VirtualClock.advance()")
+        total = 0 if by is None else coerce_us(by, "VirtualClock.advance(by)", minimum=None)
         for name, value, factory in (
             ("days", days, Duration.from_days),
             ("hours", hours, Duration.from_hours),

@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Final, overload
 from timekit.errors import OutOfRangeError
 from timekit.textnum import MAX_DIGITS, int_text, shown
 
-__all__ = ["Duration"]
+__all__ = ["Duration", "DurationLike", "coerce_us"]
 
 #: Numbers accepted by the factories and by ``*`` and ``/``.
 Number = int | float | Fraction | Decimal
@@ -201,6 +201,79 @@ def _parse(text: str) -> int:
     return _round_div(total.numerator, total.denominator)
 
 
+# --------------------------------------------------------------------------- coercion
+
+_ACCEPTED: Final = (
+    "a Duration, a timedelta or a number of seconds (int, float, Fraction, Decimal), "
+    "or duration text such as '250ms', '1h30m' or 'PT5S'"
+)
+
+
+def _bound_text(minimum: int | None) -> str:
+    if minimum is None:
+        return ""
+    if minimum == 0:
+        return "non-negative"
+    if minimum == 1:
+        return "positive"
+    return f"at least {minimum} us"
+
+
+def _below(value: object, us: int, what: str, minimum: int) -> ValueError:
+    if minimum == 1:
+        return ValueError(f"{what} must be positive, got {value!r} ({us} us); pass at least 1 microsecond")
+    if minimum == 0:
+        return ValueError(f"{what} must not be negative, got {value!r} ({us} us); pass 0 or more")
+    return ValueError(f"{what} must be at least {minimum} us, got {value!r} ({us} us)")
+
+
+def _coerce_other(value: object, what: str, minimum: int | None) -> int:
+    """`coerce_us` for everything but a Duration or an int (no bound check)."""
+    if isinstance(value, (float, Decimal)):
+        if not (value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)):
+            bound = _bound_text(minimum)
+            raise ValueError(
+                f"{what} must be {bound + ' and ' if bound else ''}finite, got {value!r}; "
+                "pass a finite number of seconds such as 1.5, a Duration or duration text such as '250ms'"
+            )
+        us = _scaled(value, _US_PER_S, what)
+    elif isinstance(value, Duration):
+        return value._us
+    elif isinstance(value, timedelta):
+        us = (value.days * 86_400 + value.seconds) * _US_PER_S + value.microseconds
+    elif isinstance(value, str):
+        try:
+            us = _parse(value)
+        except ValueError as exc:
+            raise ValueError(f"{what}: {exc}") from None
+    elif value.__class__ is bool:
+        raise TypeError(f"{what} must be {_ACCEPTED}; not bool ({value!r}): pass the seconds as an int or float")
+    elif isinstance(value, (int, Rational)):
+        us = _scaled(value, _US_PER_S, what)
+    else:
+        raise TypeError(f"{what} must be {_ACCEPTED}; not {type(value).__name__} ({value!r})")
+    if MIN_MICROS <= us <= MAX_MICROS:
+        return us
+    raise OutOfRangeError(f"{what}: {_overflow(us)}")
+
+
+def coerce_us(value: object, what: str = "duration", *, minimum: int | None = 0) -> int:
+    """`Duration.coerce` as int microseconds (no Duration is built): the one rule for
+    every duration parameter in timekit and the actors runtime."""
+    cls = value.__class__
+    if cls is Duration:
+        us: int = value._us  # type: ignore[attr-defined]
+    elif cls is int:
+        us = value * _US_PER_S  # type: ignore[operator]
+        if not MIN_MICROS <= us <= MAX_MICROS:
+            raise OutOfRangeError(f"{what}: {_overflow(us)}")
+    else:
+        us = _coerce_other(value, what, minimum)
+    if minimum is not None and us < minimum:
+        raise _below(value, us, what, minimum)
+    return us
+
+
 # --------------------------------------------------------------------------- formatting
 
 # (unit micros, suffix, tenths threshold at which the value rolls into the next unit)
@@ -335,6 +408,23 @@ class Duration:
                 f"Duration.parse() needs a str such as '1h30m' or 'PT1H30M', not {type(text).__name__}"
             )
         return _checked(_parse(text))
+
+    @classmethod
+    def coerce(cls, value: object, what: str = "duration", *, minimum: int | None = 0) -> Duration:
+        """``value`` as a Duration: the rule every duration parameter follows.
+
+        Accepted: a Duration (returned as is), a ``datetime.timedelta`` (exact), a
+        finite number of seconds (int, float, Fraction, Decimal; rounded half-to-even
+        to the microsecond) or duration text as :meth:`parse` reads it ("250ms",
+        "1h30m", "PT5S"). A bool is refused with TypeError, NaN and infinities with
+        ValueError. ``minimum`` is the smallest accepted value in microseconds:
+        0 (the default) refuses negative spans, 1 refuses zero too (a positive
+        span), None accepts any sign. ``what`` names the parameter in the messages
+        ("Interval must be positive, got 0 (0 us); pass at least 1 microsecond").
+        """
+        if value.__class__ is Duration and (minimum is None or value._us >= minimum):
+            return value
+        return _make(coerce_us(value, what, minimum=minimum))
 
     # ------------------------------------------------------------------ accessors
 
@@ -539,3 +629,7 @@ class Duration:
 Duration.ZERO = _make(0)
 Duration.MIN = _make(MIN_MICROS)
 Duration.MAX = _make(MAX_MICROS)
+
+#: What every duration parameter accepts (see `Duration.coerce`): a Duration, a
+#: timedelta, a number of seconds or duration text ("250ms", "PT5S").
+DurationLike = Duration | timedelta | int | float | Fraction | Decimal | str

@@ -9,6 +9,10 @@ Four kinds, built with the factories::
 
 ``next_fire(after)`` returns the first firing strictly after ``after`` (or None);
 ``next_fire_us(after_us)`` is the same on plain int microseconds for hot loops.
+``ScheduleAt.coerce(when)`` is the one rule for what a scheduling method's ``when``
+may be (a ScheduleAt, an instant, or any duration `Duration.coerce` takes);
+``first_due(now_us)`` and ``coalesce(due_us, now_us)`` answer a scheduler's two
+questions (when does a new schedule first fire; which firings has it missed).
 
 Wall-clock times and DST (daily and cron)
 -----------------------------------------
@@ -52,7 +56,6 @@ give a plain-data (ints and strings) round trip.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
@@ -63,17 +66,18 @@ from zoneinfo import ZoneInfo
 
 from cronsim import CronSim, CronSimError
 
-from timekit.duration import Duration
+from timekit.duration import Duration, DurationLike, coerce_us
 from timekit.timestamp import Timestamp
 from timekit.zones import get_zone, zone_name
 
-__all__ = ["ScheduleAt"]
+__all__ = ["ScheduleAt", "TriggerLike"]
 
 _US: Final = timedelta(microseconds=1)
 _DAY_US: Final = 86_400_000_000
 _EPOCH_NAIVE: Final = datetime(1970, 1, 1)
 _NAIVE_MIN_US: Final = (datetime.min - _EPOCH_NAIVE) // _US
 _NAIVE_MAX_US: Final = (datetime.max - _EPOCH_NAIVE) // _US
+_MIN_US: Final = Timestamp.MIN.micros
 _MAX_US: Final = Timestamp.MAX.micros
 _UTC: Final = timezone.utc
 
@@ -81,6 +85,9 @@ _new = object.__new__
 _setattr = object.__setattr__
 
 _KINDS: Final = ("time", "interval", "daily", "cron")
+
+#: `ScheduleAt.coalesce` walks at most this many firings of a calendar trigger per call.
+_COALESCE_WALK_LIMIT: Final = 100_000
 
 
 # --------------------------------------------------------------------------- zone helpers
@@ -314,26 +321,6 @@ def _instant_us(value: object, what: str) -> int:
     )
 
 
-def _interval_us(every: object) -> int:
-    if isinstance(every, Duration):
-        us = every.micros
-    elif isinstance(every, timedelta):
-        us = Duration.from_timedelta(every).micros
-    elif isinstance(every, bool) or not isinstance(every, (int, float, Fraction, Decimal)):
-        raise TypeError(
-            f"Interval must be a Duration, a timedelta or a number of seconds, not {type(every).__name__} ({every!r})"
-        )
-    else:
-        if isinstance(every, (float, Decimal)) and not math.isfinite(every):
-            raise ValueError(f"Interval must be positive and finite, got {every!r}")
-        us = Duration.from_seconds(every).micros
-    if us <= 0:
-        raise ValueError(
-            f"Interval must be positive, got {every!r} ({us} us); pass at least 1 microsecond"
-        )
-    return us
-
-
 def _check_int(name: str, value: object, lo: int, hi: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int in {lo}..{hi}, not {type(value).__name__} ({value!r})")
@@ -342,14 +329,22 @@ def _check_int(name: str, value: object, lo: int, hi: int) -> int:
     return int(value)
 
 
-def _as_int(after_us: object) -> int:
+def _as_int(after_us: object, what: str = "next_fire_us()") -> int:
     """Coerce an int subclass; reject anything else (next_fire_us takes int microseconds)."""
     if isinstance(after_us, int) and not isinstance(after_us, bool):
         return int(after_us)
     raise TypeError(
-        f"next_fire_us() needs int microseconds since the epoch, not {type(after_us).__name__} ({after_us!r}); "
+        f"{what} needs int microseconds since the epoch, not {type(after_us).__name__} ({after_us!r}); "
         "use next_fire() for Timestamps"
     )
+
+
+def _gap(due_us: object, now_us: object) -> tuple[int, int]:
+    """`ScheduleAt.coalesce`'s arguments as ints, checked (due_us <= now_us)."""
+    due, now = _as_int(due_us, "coalesce()"), _as_int(now_us, "coalesce()")
+    if due > now:
+        raise ValueError(f"coalesce() needs due_us <= now_us (a firing that is due), got {due} > {now}")
+    return due, now
 
 
 def _immutable(*_: object) -> NoReturn:
@@ -386,17 +381,16 @@ class ScheduleAt:
         return _AtTime._make(_instant_us(when, "ScheduleAt.at_time()"))
 
     @staticmethod
-    def at_interval(
-        every: Duration | timedelta | int | float, *, start: Timestamp | datetime | None = None
-    ) -> ScheduleAt:
+    def at_interval(every: DurationLike, *, start: Timestamp | datetime | None = None) -> ScheduleAt:
         """Fire at ``start + k*every`` for k = 1, 2, ... (anchored grid, no drift).
 
-        ``every`` is a Duration, timedelta or seconds; it must be positive and
-        finite (ValueError "Interval must be positive ..."). With ``start=None``
+        ``every`` is anything `Duration.coerce` takes (a Duration, timedelta, seconds
+        or text such as "250ms"); it must be positive and finite (ValueError
+        "Interval must be positive ..."). With ``start=None``
         the schedule is unanchored: ``next_fire(after) == after + every`` until
         :meth:`anchored` pins it (the runtime anchors it when it is scheduled).
         """
-        us = _interval_us(every)
+        us = coerce_us(every, "Interval", minimum=1)
         start_us = None
         if start is not None:
             if not isinstance(start, (Timestamp, datetime)):
@@ -431,6 +425,29 @@ class ScheduleAt:
         """
         text, fields, wild = _parse_cron(expression)
         return _Cron._make(text, fields, wild, _resolve_zone(tz))
+
+    @staticmethod
+    def coerce(when: object, what: str = "when") -> ScheduleAt:
+        """``when`` as a trigger: the rule of every scheduling method's ``when``.
+
+        A ScheduleAt is returned as is; a Timestamp or aware datetime fires once
+        (:meth:`at_time`); anything `Duration.coerce` takes (a Duration, timedelta,
+        seconds, or text such as "250ms" or "PT5S") repeats that often, unanchored
+        (:meth:`at_interval`). ``what`` names the parameter in the TypeError.
+        """
+        if isinstance(when, ScheduleAt):
+            return when
+        if isinstance(when, (Timestamp, datetime)):
+            return _AtTime._make(_instant_us(when, "ScheduleAt.at_time()"))
+        try:
+            us = coerce_us(when, "Interval", minimum=1)
+        except TypeError:
+            raise TypeError(
+                f"{what} must be a ScheduleAt, a Timestamp or an aware datetime (once), or a Duration, "
+                "a timedelta, a number of seconds or duration text such as '250ms' (repeating), "
+                f"not {type(when).__name__} ({when!r})"
+            ) from None
+        return _Interval._make(us, None)
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> ScheduleAt:
@@ -507,6 +524,34 @@ class ScheduleAt:
         else:
             why = f"it has no firing {when} up to {Timestamp.MAX.isoformat()}, the last instant a Timestamp holds"
         raise ValueError(f"{self} would never run: {why}")
+
+    def first_due(self, now_us: int) -> tuple[int, ScheduleAt]:
+        """The first firing of a schedule created (or rescheduled) at ``now_us``, and the
+        trigger it runs on: an unanchored interval anchored at ``now_us``, any other
+        trigger unchanged. The first firing is :meth:`first_fire_us` (ValueError for a
+        trigger that would never fire)."""
+        return self.first_fire_us(now_us), self
+
+    def coalesce(self, due_us: int, now_us: int) -> tuple[int, int]:
+        """The latest firing in ``[due_us, now_us]`` and how many firings that range holds.
+
+        ``due_us`` is a firing of this trigger and ``due_us <= now_us`` (ValueError
+        otherwise). Intervals answer in one step; other triggers walk their firings,
+        at most ``_COALESCE_WALK_LIMIT`` of them: past that the latest one reached is
+        returned (it is still before ``now_us``, so a caller that runs it and re-arms
+        coalesces the rest of the gap on its next turn).
+        """
+        if due_us.__class__ is not int or now_us.__class__ is not int or due_us > now_us:
+            due_us, now_us = _gap(due_us, now_us)
+        latest, count = due_us, 1
+        limit = _COALESCE_WALK_LIMIT
+        nxt = self.next_fire_us
+        while count < limit:
+            after = nxt(latest)
+            if after is None or after > now_us:
+                break
+            latest, count = after, count + 1
+        return latest, count
 
     def anchored(self, start: Timestamp | datetime) -> ScheduleAt:
         """An unanchored interval pinned to ``start``; any other schedule is returned unchanged."""
@@ -682,6 +727,24 @@ class _Interval(ScheduleAt):
         else:
             r = start + ((after_us - start) // every + 1) * every
         return r if r <= _MAX_US else None
+
+    def first_due(self, now_us: int) -> tuple[int, ScheduleAt]:
+        if now_us.__class__ is not int:
+            now_us = _as_int(now_us, "first_due()")
+        if self._start is not None:
+            return self.first_fire_us(now_us), self
+        first = now_us + self._every
+        if now_us >= _MIN_US and first <= _MAX_US:
+            return first, _Interval._make(self._every, now_us)
+        # Out of range: first_fire_us raises, saying why (no such instant, or it would never run).
+        return self.first_fire_us(now_us), self.anchored(Timestamp(now_us))
+
+    def coalesce(self, due_us: int, now_us: int) -> tuple[int, int]:
+        if due_us.__class__ is not int or now_us.__class__ is not int or due_us > now_us:
+            due_us, now_us = _gap(due_us, now_us)
+        every = self._every
+        k = (now_us - due_us) // every
+        return due_us + k * every, k + 1
 
     def anchored(self, start: Timestamp | datetime) -> ScheduleAt:
         if self._start is not None:
@@ -925,3 +988,8 @@ class _Cron(_Zoned):
 
     def __str__(self) -> str:
         return f"cron {self._expr!r} ({self._tz_text()})"
+
+
+#: What `ScheduleAt.coerce` turns into a trigger: a ScheduleAt (as is), an instant
+#: (fires once) or a duration (repeats).
+TriggerLike = ScheduleAt | Timestamp | datetime | DurationLike

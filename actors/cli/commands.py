@@ -176,15 +176,12 @@ _PLAIN_SECONDS = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[
 
 
 def parse_seconds(text: str) -> float:
-    """``--duration 10``, ``10.5`` or duration text such as ``1m30s``."""
-    # float() would also take other scripts' digits ("٥") and underscores: plain ASCII only.
-    if _PLAIN_SECONDS.fullmatch(text.strip()):
-        value = float(text)
-    else:
-        value = Duration.parse(text).total_seconds()
-    if not value > 0 or value != value or value == float("inf"):
-        raise ValueError(f"must be a positive number of seconds, got {text!r}")
-    return value
+    """``--duration 10``, ``10.5`` or duration text such as ``1m30s``: a positive span
+    (at least 1 microsecond, as `Duration.coerce` rules), in seconds."""
+    # A bare number is seconds on the command line. float() would also take other
+    # scripts' digits ("٥") and underscores: plain ASCII only.
+    value: float | str = float(text) if _PLAIN_SECONDS.fullmatch(text.strip()) else text
+    return Duration.coerce(value, "the value", minimum=1).total_seconds()
 
 
 def run(

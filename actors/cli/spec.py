@@ -604,9 +604,7 @@ def _trigger(decl: ScheduleDecl, path: str, problems: list[Problem]) -> tuple[Sc
 def _make_trigger(kind: str, value: str, zone_name: str | None) -> tuple[ScheduleAt, str, str | None]:
     """The trigger of ``kind = value`` (ValueError saying what is wrong with the text)."""
     if kind == "every":
-        d = Duration.parse(value)
-        if d.micros <= 0:
-            raise ValueError(f"the interval must be positive, got {value!r}")
+        d = Duration.coerce(value, "the interval", minimum=1)
         return ScheduleAt.at_interval(d), f"every {value.strip()}", None
     if kind == "at":
         t = Timestamp.parse(value)

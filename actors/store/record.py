@@ -24,6 +24,7 @@ from typing import Annotated, Any, Final, Literal
 
 import msgspec
 
+from actors.policy import DEFAULT_CATCH_UP_LIMIT, DEFAULT_MISFIRE, MISFIRE_POLICIES, RETRY_KEYS, Misfire
 from actors.store.errors import CorruptRecord
 from timekit import ScheduleAt
 
@@ -48,13 +49,11 @@ RECORD_VERSION: Final = 1
 STATUSES: Final = ("pending", "running", "paused", "completed", "failed", "cancelled")
 #: Statuses of schedules that may still run: a restarted scheduler re-arms these.
 ACTIVE_STATUSES: Final = frozenset({"pending", "running", "paused"})
-#: What to do with firings that came due while nothing ran them (e.g. the process was down).
-MISFIRE_POLICIES: Final = ("coalesce", "skip", "catch_up")
-#: The keys a ``retry`` dict may have, and their types (``attempts`` is required).
-RETRY_KEYS: Final = {"attempts": int, "backoff_us": int, "max_backoff_us": int, "jitter": bool}
+# MISFIRE_POLICIES (what to do with firings that came due while nothing ran them) and
+# RETRY_KEYS (the keys a ``retry`` dict may have, and their types; ``attempts`` is
+# required) are `actors.policy`'s, re-exported here for the store's users.
 
 Status = Literal["pending", "running", "paused", "completed", "failed", "cancelled"]
-Misfire = Literal["coalesce", "skip", "catch_up"]
 NonNeg = Annotated[int, msgspec.Meta(ge=0)]
 
 
@@ -106,9 +105,9 @@ class StoredSchedule(msgspec.Struct, kw_only=True, omit_defaults=True):
     missed_count: NonNeg = 0
     last_error: str | None = None
     metadata: dict[str, Any] = {}
-    misfire: Misfire = "coalesce"
+    misfire: Misfire = DEFAULT_MISFIRE
     misfire_grace_us: NonNeg | None = None
-    catch_up_limit: NonNeg = 100
+    catch_up_limit: NonNeg = DEFAULT_CATCH_UP_LIMIT
     timeout_us: Annotated[int, msgspec.Meta(gt=0)] | None = None
     retry: dict[str, Any] | None = None
     jitter_us: NonNeg | None = None

@@ -503,8 +503,9 @@ def test_parse_seconds_takes_numbers_and_duration_text(text: str, seconds: float
     assert parse_seconds(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["\u0665", "\uff15", "1_0", "-5", "0", "nan", "inf", "1" * 400])
+@pytest.mark.parametrize("text", ["\u0665", "\uff15", "1_0", "-5", "0", "nan", "inf", "1" * 400, "1e-9", "0us"])
 def test_parse_seconds_refuses_non_ascii_digits_and_non_positive(text: str) -> None:
+    """A span that rounds to no microsecond ("1e-9") is refused too: the one duration rule."""
     from actors.cli.commands import parse_seconds
 
     with pytest.raises(ValueError):

@@ -191,6 +191,9 @@ def test_virtual_advance_forms() -> None:
         1_503_007 + 86_400_000_000 + 3_661_001_001
     )
     assert c.advance(1, seconds=1).micros == 1_503_007 + 86_400_000_000 + 3_661_001_001 + 2_000_000
+    before = c.now_us()
+    assert c.advance("250ms").micros == before + 250_000  # duration text, as every duration parameter
+    assert c.advance("PT1S", microseconds=1).micros == before + 1_250_001
     assert c.advance().micros == c.now_us()  # zero is fine
     assert c.now_us() == c.monotonic_us()
 
@@ -201,7 +204,8 @@ def test_virtual_advance_forms() -> None:
         ((-1,), {}, ValueError, "never goes backwards"),
         ((Duration(-1),), {}, ValueError, "never goes backwards"),
         ((), {"seconds": -1}, ValueError, "never goes backwards"),
-        (("1",), {}, TypeError, "Duration, a timedelta or a number of seconds"),
+        (("1",), {}, ValueError, r"VirtualClock.advance\(by\): Invalid duration '1'"),  # text needs a unit
+        (([1],), {}, TypeError, "Duration, a timedelta or a number of seconds"),
         ((True,), {}, TypeError, "Duration, a timedelta or a number of seconds"),
         ((), {"days": "1"}, TypeError, "advance\\(days=\\) needs a number"),
         ((float("nan"),), {}, ValueError, "finite"),
