@@ -11,8 +11,7 @@ from typing import Any
 from actors.messages import Pause, Resume, Update
 from actors.results import ScheduleStatus
 from actors.state import ScheduleState, as_args
-from actors.triggers import first_due, to_trigger
-from timekit import Duration, ScheduleAt
+from timekit import ScheduleAt
 
 __all__ = ["Prepared", "plan", "prepare_update", "resume_to"]
 
@@ -40,11 +39,11 @@ def prepare_update(s: ScheduleState, u: Update, now_us: Callable[[bool], int]) -
         return None
     trigger = s.trigger
     if u.trigger is not None:
-        trigger = to_trigger(u.trigger)
+        trigger = ScheduleAt.coerce(u.trigger, "trigger")
     if u.interval is not None:
         if not trigger.is_interval():
             raise ValueError(f"schedule {s.id} is a {trigger.kind} schedule: pass trigger= (not interval=) to change it")
-        trigger = to_trigger(Duration.from_seconds(u.interval) if isinstance(u.interval, int | float) else u.interval)
+        trigger = ScheduleAt.coerce(u.interval, "interval")
         if not trigger.is_interval():
             raise ValueError("interval= must be a positive duration")
     new_args = s.args if u.args is None else as_args(u.args)
@@ -53,7 +52,7 @@ def prepare_update(s: ScheduleState, u: Update, now_us: Callable[[bool], int]) -
         s.check_message(u.message)
     if u.trigger is None and u.interval is None:
         return None, None, new_args, new_kwargs
-    first, trigger = first_due(trigger, now_us(not trigger.is_interval()))
+    first, trigger = trigger.first_due(now_us(not trigger.is_interval()))
     return trigger, first, new_args, new_kwargs
 
 

@@ -24,13 +24,13 @@ from actors.messages import Cancel, Pause, Resume, Tick, Update, _Done, _LeasedT
 from actors.pool import PooledActor
 from actors.results import ScheduleStatus
 from actors.state import ScheduleState
-from timekit import Duration, ScheduleAt
+from timekit import Duration
 
 if TYPE_CHECKING:
     from actors.activity import Activity
     from actors.leasing import Lease
 
-__all__ = ["RestartedScheduleActor", "ScheduleActor", "ScheduleHost", "coalesce"]
+__all__ = ["RestartedScheduleActor", "ScheduleActor", "ScheduleHost"]
 
 logger = logging.getLogger("tickwork")
 
@@ -40,30 +40,6 @@ PAUSED = ScheduleStatus.PAUSED
 CANCELLED = ScheduleStatus.CANCELLED
 COMPLETED = ScheduleStatus.COMPLETED
 FAILED = ScheduleStatus.FAILED
-
-#: Coalescing a calendar trigger walks its firings; past this many the rest of the
-#: gap is skipped in one step (and still counted).
-_COALESCE_WALK_LIMIT = 100_000
-
-
-def coalesce(trigger: ScheduleAt, due: int, now: int) -> tuple[int, int]:
-    """The latest firing in ``[due, now]`` and how many firings that range holds.
-
-    ``due`` is a firing of ``trigger`` with ``due <= now``.
-    """
-    if trigger.is_interval():
-        every = trigger.every.micros
-        k = (now - due) // every
-        return due + k * every, k + 1
-    latest, count = due, 1
-    while True:
-        nxt = trigger.next_fire_us(latest)
-        if nxt is None or nxt > now:
-            return latest, count
-        latest, count = nxt, count + 1
-        if count >= _COALESCE_WALK_LIMIT:
-            return latest, count
-
 
 class ScheduleHost(Protocol):
     """What a schedule actor needs of its runtime."""
@@ -241,7 +217,7 @@ class ScheduleActor(PooledActor):
             if policy.misfire == "catch_up" and s.catch_up_run < policy.catch_up_limit:
                 s.catch_up_run += 1  # run this one; the next (already due) follows it
             else:
-                latest, count = coalesce(trigger, nxt, now)
+                latest, count = trigger.coalesce(nxt, now)
                 nxt = trigger.next_fire_us(latest)
                 if policy.misfire == "skip":
                     self._skip(missed + count + 1, nxt)

@@ -168,9 +168,7 @@ class ShardedScheduler:
 
     def schedule_in_seconds(self, target: str, args: Iterable[Any], seconds: float, **kw: Any) -> str:
         """Once, ``seconds`` from now (this host's clock)."""
-        delay = Duration.from_seconds(seconds)
-        if delay.micros < 0:
-            raise ValueError(f"seconds must not be negative, got {seconds!r}")
+        delay = Duration.coerce(seconds, "seconds")
         return self.schedule(target, args, ScheduleAt.at_time(Timestamp.now() + delay), **kw)
 
     def schedule_daily(self, target: str, args: Iterable[Any], hour: int, minute: int = 0, second: int = 0, *,
@@ -227,9 +225,7 @@ class ShardedScheduler:
         return bool(self._calls.on(key, "call", "resume", key))
 
     def reschedule(self, key: str, when: Any) -> bool:
-        from actors.runtime import to_trigger
-
-        return bool(self._calls.on(check_key(key), "call", "reschedule", key, to_trigger(when)))
+        return bool(self._calls.on(check_key(key), "call", "reschedule", key, ScheduleAt.coerce(when)))
 
     def update(self, key: str, **changes: Any) -> bool:
         """`Scheduler.update` (trigger=, interval=, args=, kwargs=) on ``key``'s schedule."""

@@ -13,9 +13,9 @@ from typing import Any
 import msgspec
 
 from actors.policy import make_policy
-from actors.runtime import to_trigger
 from actors.shards.routing import check_key
 from actors.store import check_encodable
+from timekit import ScheduleAt
 
 __all__ = ["KEY_META", "POLICY_KEYS", "ScheduleRequest", "as_request", "make_request"]
 
@@ -76,7 +76,7 @@ def make_request(
     if unknown:
         raise TypeError(f"unexpected keyword(s) {sorted(unknown)}; policy keywords are {list(POLICY_KEYS)}")
     make_policy(**{k: policy[k] for k in POLICY_KEYS if k in policy})  # checks the values
-    trigger = to_trigger(when)
+    trigger = ScheduleAt.coerce(when)
     return ScheduleRequest(
         key=key,
         target=target,
