@@ -1,9 +1,9 @@
 """`SchedulerCore`: what every part of the `Scheduler` shares.
 
-The settings checked once by the constructor, the runtime (made by `Scheduler.start`,
-on first use), the lock that orders creating, clearing and joining a group, the
-registered targets and the schedule ids. The concern classes (`Creation`, `Changes`,
-`Inspection`) and the facade's life cycle are written against this class alone.
+The settings the constructor checks, the runtime (made by `Scheduler.start`, on
+first use), the scheduler's lock, the registered targets and the schedule ids. The
+concern classes (`Creation`, `Changes`, `Inspection`) and the facade's life cycle are
+each written against this class alone.
 """
 
 from __future__ import annotations
