@@ -35,10 +35,9 @@ from actors.stepping import Stepper, on_event_loop
 from actors.store import Store
 from actors.supervisor import DRAIN, STATS, Ledger, SupervisorActor, _History
 from actors.timebase import Timebase
-from actors.triggers import to_trigger
 from timekit import Clock, SystemClock, VirtualClock
 
-__all__ = ["Runtime", "UpdateCallbackError", "to_trigger"]
+__all__ = ["Runtime", "UpdateCallbackError"]
 
 logger = logging.getLogger("tickwork")
 

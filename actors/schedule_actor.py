@@ -19,8 +19,8 @@ import random
 import threading
 from typing import TYPE_CHECKING, Any, Protocol
 
-from actors.changes import plan, prepare_update, resume_to
 from actors.messages import Cancel, Pause, Resume, Tick, Update, _Done, _LeasedTick, _Plan, _Timeout
+from actors.planning import plan, prepare_update, resume_to
 from actors.pool import PooledActor
 from actors.results import ScheduleStatus
 from actors.state import ScheduleState

@@ -18,10 +18,10 @@ DESIGN = ROOT / "docs" / "design.md"
 
 #: Where the names in design.md live.
 MODULES = [
-    "actors.activity", "actors.changes", "actors.clock_actor", "actors.execution", "actors.executor",
+    "actors.activity", "actors.planning", "actors.clock_actor", "actors.execution", "actors.executor",
     "actors.leasing", "actors.messages", "actors.pool", "actors.runtime", "actors.schedule_actor",
     "actors.scheduler", "actors.state", "actors.stepping", "actors.supervisor", "actors.supervisor.actor",
-    "actors.supervisor.ledger", "actors.threaded", "actors.timerslack", "actors.triggers", "timekit.clock", "timekit",
+    "actors.supervisor.ledger", "actors.threaded", "actors.timerslack", "timekit.clock", "timekit",
 ]
 #: Capitalised words of the prose that are not code.
 NOT_CODE = {"GIL", "CPU", "TARGET", "PR_SET_TIMERSLACK", "README"}

@@ -89,5 +89,5 @@ def test_the_actors_do_not_import_the_runtime() -> None:
     known = modules()
     for name in ("actors.schedule_actor", "actors.supervisor.actor", "actors.supervisor.ledger",
                  "actors.execution", "actors.leasing", "actors.clock_actor", "actors.persist",
-                 "actors.changes", "actors.stepping"):
+                 "actors.planning", "actors.stepping"):
         assert "actors.runtime" not in module_imports(known[name], known), name
