@@ -31,10 +31,15 @@ class ShardCalls:
             self.closed = True
             return True
 
-    def get(self, refs: Any, timeout: float | None = -1.0) -> Any:
-        """``ray.get`` with the client's timeout (or ``timeout``; None: no limit)."""
+    def check_open(self) -> None:
+        """RuntimeError once closed: checked before anything is sent, so a call on a
+        closed client changes nothing on the shards."""
         if self.closed:
             raise RuntimeError("this ShardedScheduler was closed; connect() again")
+
+    def get(self, refs: Any, timeout: float | None = -1.0) -> Any:
+        """``ray.get`` with the client's timeout (or ``timeout``; None: no limit)."""
+        self.check_open()
         return require_ray().get(refs, timeout=self.timeout if timeout == -1.0 else timeout)
 
     def owner(self, key: str) -> Any:
@@ -43,13 +48,16 @@ class ShardCalls:
 
     def on(self, key: str, method: str, *args: Any, **kwargs: Any) -> Any:
         """``method(*args, **kwargs)`` on the shard that owns ``key``; its answer."""
+        self.check_open()
         return self.get(getattr(self.owner(key), method).remote(*args, **kwargs))
 
     def every(self, method: str, *args: Any, **kwargs: Any) -> list[Any]:
         """``method(*args, **kwargs)`` on every shard at once; the answers by shard."""
+        self.check_open()
         return self.get([getattr(h, method).remote(*args, **kwargs) for h in self.handles])  # type: ignore[no-any-return]
 
     def parts(self, method: str, parts: Mapping[int, list[Any]]) -> list[Any]:
         """``method(part)`` on each shard ``i`` of ``parts`` (``{i: part}``), all at once;
         the answers in the order of ``parts``."""
+        self.check_open()
         return self.get([getattr(self.handles[i], method).remote(part) for i, part in parts.items()])  # type: ignore[no-any-return]

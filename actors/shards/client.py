@@ -266,6 +266,7 @@ class ShardedScheduler:
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Every shard's `Scheduler.wait_idle` (at once); False on timeout."""
+        self._calls.check_open()
         refs = [h.wait_idle.remote(timeout) for h in self._calls.handles]
         return all(self._calls.get(refs, None if timeout is None else timeout + self._calls.timeout))
 

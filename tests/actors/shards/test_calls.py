@@ -127,3 +127,23 @@ def test_the_client_over_in_process_shards(client: ShardedScheduler) -> None:
     ss.close()
     with pytest.raises(RuntimeError, match="was closed"):
         ss.keys()
+
+
+def test_a_closed_client_sends_nothing(client: ShardedScheduler) -> None:
+    """Closed means closed before anything reaches a shard: a batch on a closed client
+    creates nothing (it used to be sent, created, and only then refused)."""
+    ss = client
+    ss.schedule("noop", [], 3600, key="before")
+    shards = [h.target for h in ss._calls.handles]
+    ss.close()
+    calls = [
+        lambda: ss.schedule_many([ss.request("noop", [], 60, key=f"late{i}") for i in range(4)]),
+        lambda: ss.schedule("noop", [], 60, key="late"),
+        lambda: ss.cancel_schedule("before"),
+        lambda: ss.cancel_all(),
+        lambda: ss.wait_idle(1),
+    ]
+    for call in calls:
+        with pytest.raises(RuntimeError, match="was closed"):
+            call()
+    assert sorted(k for s in shards for k in s.keys()) == ["before"]  # nothing made, nothing cancelled
