@@ -139,3 +139,16 @@ def test_dependencies_point_one_way() -> None:
     """design.md: timekit <- codec <- actors, nothing imports upward."""
     assert imported_packages("timekit") <= {"timekit"}
     assert imported_packages("codec") <= {"timekit", "codec"}
+
+
+def test_the_readme_gives_exactly_the_commands_ci_runs() -> None:
+    """The README's "exactly what CI runs" block and `.ci/run` stay in step: each of the
+    block's commands is a line of `.ci/run`, in the same order."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    m = re.search(r"this is exactly what CI runs\):\n\n```sh\n(.*?)```", readme, re.DOTALL)
+    assert m, "README.md has no 'exactly what CI runs' block"
+    commands = [line.split("  #")[0].strip() for line in m.group(1).splitlines() if line.strip()]
+    ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()]
+    at = [ci.index(c) if c in ci else -1 for c in commands]
+    assert -1 not in at, [c for c, i in zip(commands, at, strict=True) if i < 0]
+    assert at == sorted(at)
