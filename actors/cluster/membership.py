@@ -180,6 +180,19 @@ class Cluster:
                 self._beat()
             except Exception:
                 logger.exception("tickwork: group heartbeat failed for %s", self.member)
+            try:
+                self._catch_up()
+            except Exception:  # a store error: tried again at the next heartbeat
+                logger.exception("tickwork: reading the commands of %s failed", self.member)
+
+    def _catch_up(self) -> None:
+        """Apply the commands (and cancels) of the partitions held here that are not done
+        yet: those whose NOTIFY was missed (the LISTEN connection dropped, or it came while
+        reconnecting) are applied within a heartbeat. On the coordinator thread, like the
+        NOTIFYs: `Commands.apply` answers each (``done_at``) before the next read."""
+        parts = sorted(self.owned)
+        if parts:
+            self.commands.apply(self.store.pending_commands(partitions=parts))
 
     def _listen(self, seconds: float) -> None:
         conn = self._conn
