@@ -645,3 +645,30 @@ def test_commands_whose_notify_the_owner_missed_are_applied_at_its_next_heartbea
     finally:
         a.stop()
         b.stop()
+
+
+def test_a_command_of_a_schedule_the_owner_never_heard_of_is_answered_at_its_heartbeat(
+    pg_dsn: str, pg_group: str
+) -> None:
+    """b hears no NOTIFY: a schedule a stores in b's partition is not loaded by b until a
+    command for it comes, which b then finds at its heartbeat (loading the schedule and
+    applying it); one for a schedule not stored gets False, not silence."""
+    a, b = two_members(pg_dsn, pg_group, 1.2, lambda: None)
+    try:
+        deaf(b)
+        ids = [a.schedule("tick", (), 60) for _ in range(4)]
+        sid = next(sid for sid in ids if not a._rt.cluster.owns(sid))
+        assert b._rt.cluster.owns(sid) and sid not in b._rt.states  # its NOTIFY was missed
+        assert a.pause(sid)
+        info = b.get_schedule(sid)
+        assert info is not None and info.status.value == "paused"
+        store = a._rt.cluster.store
+        ghost = next(n for n in range(10**6, 10**6 + 4) if b._rt.cluster.owns(n))  # never stored
+        seq = store.submit_command(ghost, "pause", msgspec.msgpack.encode({}), "nobody-listens")
+        deadline = time.monotonic() + 2
+        while (result := store.command_result(seq)) is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert result is False
+    finally:
+        a.stop()
+        b.stop()
