@@ -3,7 +3,8 @@
 A process asks the one that runs a schedule to change it (pause, resume, reschedule,
 update) through ``tickwork_commands`` and a NOTIFY, and waits for the answer; a cancel
 also writes a tombstone (claims check it) and waits until the owner answered or its
-lease ended. The owner applies what it is asked (`Commands.apply`). Records another
+lease ended. The owner applies what it is asked (`Commands.apply`) when NOTIFYed, and
+reads what is still not done at each heartbeat (a NOTIFY missed). Records another
 process runs are read as stored, tombstones applied.
 """
 
@@ -136,6 +137,14 @@ class Commands:
                 logger.exception("tickwork: applying %s of schedule %s for another process failed", op, sid)
                 result = False
             self.store.finish_command(seq, result)
+
+    def refuse(self, commands: list[tuple[int, int, str, bytes]]) -> None:
+        """Answer False to the ``(seq, sid, op, payload)`` changes of schedules of partitions
+        held here that are not stored any more (a cancel of one is applied as usual)."""
+        for seq, sid, op, _ in commands:
+            if op != "cancel" and self.owns(sid) and sid not in self.rt.states:
+                self.store.finish_command(seq, False)
+        self.apply([c for c in commands if c[2] == "cancel"])
 
     def apply_cancel(self, sid: int) -> None:
         """Another process cancelled ``sid``: stop it here and store it cancelled. Once

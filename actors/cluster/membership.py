@@ -180,6 +180,30 @@ class Cluster:
                 self._beat()
             except Exception:
                 logger.exception("tickwork: group heartbeat failed for %s", self.member)
+            try:
+                self._catch_up()
+            except Exception:  # a store error: tried again at the next heartbeat
+                logger.exception("tickwork: reading the commands of %s failed", self.member)
+
+    def _catch_up(self) -> None:
+        """Apply the commands (and cancels) of the partitions held here that are not done
+        yet: those whose NOTIFY was missed (the LISTEN connection dropped, or it came while
+        reconnecting) are applied within a heartbeat. On the coordinator thread, like the
+        NOTIFYs: `Commands.apply` answers each (``done_at``) before the next read.
+
+        A schedule with a command that is not run here was stored by another process whose
+        NOTIFY was missed too: it is loaded (which applies its commands); one still unknown
+        then (removed) gets the answer False."""
+        parts = sorted(self.owned)
+        if not parts:
+            return
+        pending = self.store.pending_commands(partitions=parts)
+        states = self.rt.states
+        unknown = {sid for _, sid, _, _ in pending if sid not in states and self.leases.owns(sid)}
+        if unknown and not self.rt.stopping:
+            self.local.load(sorted(unknown))
+            self.commands.refuse([c for c in pending if c[1] in unknown and c[1] not in states])
+        self.commands.apply([c for c in pending if c[1] not in unknown])
 
     def _listen(self, seconds: float) -> None:
         conn = self._conn

@@ -25,6 +25,7 @@ from actors.store import StoredSchedule
 from timekit import Duration, ScheduleAt
 
 psycopg = pytest.importorskip("psycopg")
+from actors.cluster.membership import channel_of  # noqa: E402 - imports psycopg
 from actors.store.postgres import PostgresStore  # noqa: E402 - only once psycopg is known to be there
 
 if TYPE_CHECKING:
@@ -587,3 +588,87 @@ def test_execution_stats_add_up_the_whole_group(pg_dsn: str, pg_group: str) -> N
     finally:
         s.stop()
     assert "members" not in s.get_execution_stats()  # after stop: this process's final ones
+
+
+def deaf(s: Scheduler) -> None:
+    """``s`` stops hearing the group's NOTIFYs (as after its LISTEN connection dropped and
+    came back without them): UNLISTEN on its own listening connection."""
+    cluster = s._rt.cluster
+    assert cluster is not None and cluster._conn is not None
+    cluster._conn.execute(f'UNLISTEN "{channel_of(cluster.store.group)}"')
+
+
+def test_commands_whose_notify_the_owner_missed_are_applied_at_its_next_heartbeat(
+    pg_dsn: str, pg_group: str
+) -> None:
+    """b runs the schedules but hears no NOTIFY: a's pause and cancel of them still return
+    True (not TimeoutError) within a couple of heartbeats, and nothing of the cancelled one
+    starts afterwards."""
+    starts: dict[int, list[float]] = {}
+    lock = threading.Lock()
+
+    def tick() -> None:
+        at = time.time()
+        f = current_firing()
+        assert f is not None
+        with lock:
+            starts.setdefault(f.schedule_id, []).append(at)
+
+    ttl = 1.2  # heartbeats every 0.2 s
+    a, b = two_members(pg_dsn, pg_group, ttl, tick)
+    try:
+        ids = [a.schedule("tick", (), 0.01) for _ in range(4)]
+        paused, cancelled = [sid for sid in ids if not a._rt.cluster.owns(sid)][:2]
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not all(len(starts.get(sid, ())) > 3 for sid in (paused, cancelled)):
+            time.sleep(0.02)
+        assert b._rt.cluster.owns(paused) and b._rt.cluster.owns(cancelled)
+        deaf(b)
+
+        t0 = time.monotonic()
+        assert a.pause(paused)
+        assert time.monotonic() - t0 < 3 * ttl / 6 + 0.5  # at b's next heartbeat, not at a takeover
+        info = b.get_schedule(paused)
+        assert info is not None and info.status.value == "paused"
+
+        t0 = time.monotonic()
+        assert a.cancel_schedule(cancelled)  # not TimeoutError after lease_ttl
+        returned = time.time()
+        assert time.monotonic() - t0 < 3 * ttl / 6 + 0.5
+        info = b.get_schedule(cancelled)
+        assert info is not None and info.status.value == "cancelled"  # b marked it itself
+        assert b._rt.cluster.owns(cancelled)  # b kept its lease all along: no takeover did it
+        time.sleep(0.1)  # ten intervals of the cancelled schedule
+        with lock:
+            late = [at - returned for at in starts[cancelled] if at >= returned]
+        assert late == []
+    finally:
+        a.stop()
+        b.stop()
+
+
+def test_a_command_of_a_schedule_the_owner_never_heard_of_is_answered_at_its_heartbeat(
+    pg_dsn: str, pg_group: str
+) -> None:
+    """b hears no NOTIFY: a schedule a stores in b's partition is not loaded by b until a
+    command for it comes, which b then finds at its heartbeat (loading the schedule and
+    applying it); one for a schedule not stored gets False, not silence."""
+    a, b = two_members(pg_dsn, pg_group, 1.2, lambda: None)
+    try:
+        deaf(b)
+        ids = [a.schedule("tick", (), 60) for _ in range(4)]
+        sid = next(sid for sid in ids if not a._rt.cluster.owns(sid))
+        assert b._rt.cluster.owns(sid) and sid not in b._rt.states  # its NOTIFY was missed
+        assert a.pause(sid)
+        info = b.get_schedule(sid)
+        assert info is not None and info.status.value == "paused"
+        store = a._rt.cluster.store
+        ghost = next(n for n in range(10**6, 10**6 + 4) if b._rt.cluster.owns(n))  # never stored
+        seq = store.submit_command(ghost, "pause", msgspec.msgpack.encode({}), "nobody-listens")
+        deadline = time.monotonic() + 2
+        while (result := store.command_result(seq)) is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert result is False
+    finally:
+        a.stop()
+        b.stop()

@@ -51,16 +51,19 @@ class CommandsTable(PostgresBase):
                 raise self._error("reading a command's result", exc) from None
         return None if row is None or not row[1] else bool(row[0])
 
-    def pending_commands(self, seq: int | None = None, sids: list[int] | None = None) -> list[tuple[int, int, str, bytes]]:
-        """Commands not yet applied, by number: command ``seq``, or those of ``sids``."""
+    def pending_commands(
+        self, seq: int | None = None, sids: list[int] | None = None, partitions: list[int] | None = None
+    ) -> list[tuple[int, int, str, bytes]]:
+        """Commands not yet applied, by number: command ``seq``, those of ``sids``, or
+        those of the schedules of ``partitions`` (one statement)."""
         with self._lock:
             self._require_open()
             assert self._conn is not None
             try:
                 rows = self._conn.execute(
                     "SELECT seq, sid, op, payload FROM tickwork_commands WHERE grp = %s AND done_at IS NULL "
-                    "AND (seq = %s OR sid = ANY(%s)) ORDER BY seq",
-                    (self.group, seq, sids or []),
+                    "AND (seq = %s OR sid = ANY(%s) OR (sid %% %s) = ANY(%s)) ORDER BY seq",
+                    (self.group, seq, sids or [], self.partitions, partitions or []),
                 ).fetchall()
             except psycopg.Error as exc:
                 raise self._error("reading commands", exc) from None

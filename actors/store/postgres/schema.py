@@ -51,6 +51,8 @@ CREATE TABLE IF NOT EXISTS tickwork_commands (
     done_at timestamptz,
     PRIMARY KEY (grp, seq)
 );
+-- The commands not yet applied (read by their owner at each heartbeat; the done ones stay).
+CREATE INDEX IF NOT EXISTS tickwork_commands_pending ON tickwork_commands (grp, sid) WHERE done_at IS NULL;
 CREATE TABLE IF NOT EXISTS tickwork_cancelled (
     grp text NOT NULL,
     sid bigint NOT NULL,
