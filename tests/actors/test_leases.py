@@ -92,9 +92,12 @@ def test_a_run_of_deadlines_is_served_in_order_never_early_and_all_counted(real:
     results = [r for r in real.get_execution_metrics() if r.schedule_id in calls]
     assert len(results) == sum(len(b) for b in calls.values()) == real.get_execution_stats()["total_executions"]
     assert all(r.start_time >= r.scheduled_time for r in results)
-    for sid in sids:  # each schedule's own firings: in order, one per 20 ms grid point
+    for sid in sids:  # each schedule's own firings: in order, on its 20 ms grid, none lost uncounted
         mine = sorted(r.scheduled_time.micros for r in results if r.schedule_id == sid)
-        assert mine == [mine[0] + 20_000 * j for j in range(len(mine))]
+        assert all((t - mine[0]) % 20_000 == 0 for t in mine)
+        skipped = (mine[-1] - mine[0]) // 20_000 + 1 - len(mine)  # grid points with no execution
+        info = real.get_schedule(sid)
+        assert info is not None and skipped <= info.missed_count  # coalesced (a firing > 20 ms late), counted
     leased = {m[0] for m in made}
     assert leased and leased <= set(sids)
 
@@ -117,16 +120,25 @@ def test_a_long_execution_does_not_hold_back_the_deadlines_leased_after_it(
         return stolen, check
 
     monkeypatch.setattr(rt.leases, "reclaim", reclaim)
-    release = threading.Event()
-    b_ran = threading.Event()
-    a = at_interval(real, lambda: release.wait(10), 300_000, 3_600_000_000)
-    b = at_interval(real, b_ran.set, 300_500, 3_600_000_000)
-    assert b_ran.wait(5), "B waited for A's execution to end"
-    assert not release.is_set()
-    release.set()
-    assert real.wait_idle(10)
+    # The premise needs the clock awake 2 ms before A is due; on a loaded machine it may
+    # wake later and fire both itself (nothing leased): then try again, a few times.
+    for _attempt in range(5):
+        runs.clear()
+        reclaimed.clear()
+        release = threading.Event()
+        b_ran = threading.Event()
+        a = at_interval(real, lambda release=release: release.wait(10), 300_000, 3_600_000_000)
+        b = at_interval(real, b_ran.set, 300_500, 3_600_000_000)
+        assert b_ran.wait(5), "B waited for A's execution to end"
+        assert not release.is_set()
+        release.set()
+        assert real.wait_idle(10)
+        if [r for r in runs if a in r[0::3] and b in r[0::3]]:
+            break
+        real.cancel_schedule(a)
+        real.cancel_schedule(b)
     together = [r for r in runs if a in r[0::3] and b in r[0::3]]
-    assert together, f"A and B were not leased in one run: {runs}"
+    assert together, f"A and B were not leased in one run in 5 attempts: {runs}"
     assert b in reclaimed
     for sid in (a, b):
         info = real.get_schedule(sid)
