@@ -196,11 +196,11 @@ class Cluster:
             except Exception:  # the connection lost (logged once by `Reconnecting`) or another error
                 if not self._live.down:
                     logger.exception("tickwork: group heartbeat failed for %s", self.member)
-                continue
             try:
                 self._catch_up()
             except Exception:  # a store error: tried again at the next heartbeat
-                logger.exception("tickwork: reading the commands of %s failed", self.member)
+                if not self._live.down:  # not while the server is out of reach (logged once)
+                    logger.exception("tickwork: reading the commands of %s failed", self.member)
 
     def _catch_up(self) -> None:
         """Apply the commands (and cancels) of the partitions held here that are not done
