@@ -16,10 +16,11 @@ import time
 from typing import TYPE_CHECKING, Any, Protocol
 
 from actors.firing import Firing
+from actors.store.postgres.live import Reconnecting
 from timekit import Timestamp
 
 if TYPE_CHECKING:
-    import psycopg
+    from psycopg import Connection
 
     from actors.runtime import Runtime
     from actors.state import ScheduleState
@@ -76,13 +77,16 @@ class Claims:
         self._cv = threading.Condition()
         self._claims: list[_Claim] = []
         self._completed: list[tuple[int, int, int]] = []
-        #: The claimer's connection (set by the member when it joins; closed by `close`).
-        self.conn: psycopg.Connection[Any] | None = None
+        #: The claimer's connection (opened when the member joins, reopened once dropped).
+        self.live = Reconnecting(self._connect, "claims")
         #: Firings armed here, to claim ahead: (due µs, schedule id), a heap.
         self._upcoming: list[tuple[int, int]] = []
         #: Claimed ahead: (schedule id, grid µs) -> (attempt, epoch).
         self._ready: dict[tuple[int, int], tuple[int, int]] = {}
         self.ahead_hits = 0  # claims found claimed ahead (for the benchmark)
+
+    def _connect(self) -> Connection[Any]:
+        return self.store._connect()  # noqa: SLF001 - the store's own group machinery
 
     def claiming_ahead(self, arm: Arm) -> Arm:
         """``arm`` (the runtime's), also noting each firing armed, to claim it ahead."""
@@ -165,9 +169,10 @@ class Claims:
             got: dict[tuple[int, int], tuple[int, int]] = {}
             if asks:
                 try:
-                    got = self.store.claim(self.member, [(k[0], k[1], e) for k, e in asks.items()], self.conn)
-                except Exception:
-                    logger.exception("tickwork: claiming %d firing(s) failed", len(asks))
+                    got = self.store.claim(self.member, [(k[0], k[1], e) for k, e in asks.items()], self.live.get())
+                except Exception:  # the connection lost (logged once by `Reconnecting`) or another error
+                    if not self.live.down:
+                        logger.exception("tickwork: claiming %d firing(s) failed", len(asks))
             with self._cv:
                 for c in claims:
                     # Refused as claimed already: maybe by the claim ahead an earlier statement made.
@@ -182,13 +187,12 @@ class Claims:
             done, self._completed = self._completed, []
         if done:
             try:
-                self.store.complete(done, self.conn)
-            except Exception:
-                logger.exception("tickwork: recording %d completion(s) failed", len(done))
+                self.store.complete(done, self.live.get())
+            except Exception:  # as in `run`
+                if not self.live.down:
+                    logger.exception("tickwork: recording %d completion(s) failed", len(done))
 
     def close(self) -> None:
         """After the claimer thread ended: record the last completions, close the connection."""
         self.flush_completed()
-        conn, self.conn = self.conn, None
-        if conn is not None:
-            conn.close()
+        self.live.close()

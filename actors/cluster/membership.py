@@ -22,6 +22,8 @@ from actors.cluster.commands import Commands
 from actors.cluster.group_stats import GroupStats
 from actors.cluster.leases import Leases
 from actors.cluster.local import LocalSchedules
+from actors.store.errors import StoreError
+from actors.store.postgres.live import Reconnecting
 
 if TYPE_CHECKING:
     from actors.firing import Firing
@@ -84,7 +86,8 @@ class Cluster:
         self.commands = Commands(store, rt, lock, self.leases.owns, apply, self.channel)
         self.local = LocalSchedules(store, rt, resolve, lock, self.commands)
         self.stats = GroupStats(store, rt, self.member)
-        self._conn: psycopg.Connection[Any] | None = None  # heartbeats and LISTEN
+        #: Heartbeats and LISTEN (reopened, and LISTENing again, once dropped).
+        self._live = Reconnecting(self._listening, "group coordinator")
         self._threads: list[threading.Thread] = []
 
     @property
@@ -101,13 +104,12 @@ class Cluster:
     def start(self) -> int:
         """Join the group: the first heartbeat (taking partitions) runs here. Returns how
         many schedules were loaded."""
+        self._live.get()
         try:
-            conn = psycopg.connect(self.store.dsn, autocommit=True)
-            conn.execute(f'LISTEN "{self.channel}"')
-            self.claims.conn = psycopg.connect(self.store.dsn, autocommit=True)
-        except psycopg.Error as exc:
-            raise self.store._error("joining the group", exc) from None  # noqa: SLF001 - the store's own group machinery
-        self._conn = conn
+            self.claims.live.get()
+        except BaseException:
+            self._live.close()
+            raise
         self.rt.arm = self.claims.claiming_ahead(self.rt.arm)  # type: ignore[method-assign]  # only this runtime's
         self.store.fence_member = self.member
         loaded = self._beat()
@@ -125,17 +127,32 @@ class Cluster:
         for t in self._threads:
             t.join(max(5.0, self.ttl))
         self.claims.close()
-        conn, self._conn = self._conn, None
-        if conn is None:
+        if self._live.conn is None:
             return
         try:
-            self.leases.release(conn)
-        except psycopg.Error:
+            self.leases.release(self._live.get())
+        except (psycopg.Error, StoreError):  # the leases run out by themselves
             logger.warning("tickwork: could not release the partitions of %s (they expire in %ss)", self.member, self.ttl)
         finally:
-            conn.close()
+            self._live.close()
             self.store.fence_member = None
             self.owned.clear()
+
+    @property
+    def _conn(self) -> psycopg.Connection[Any] | None:
+        """The coordinator's current connection (None before joining or after leaving)."""
+        return self._live.conn
+
+    def _listening(self) -> psycopg.Connection[Any]:
+        """A new coordinator connection, LISTENing to the group's channel (NOTIFYs missed
+        meanwhile are caught up at the next heartbeat: `_catch_up`)."""
+        conn = self.store._connect()  # noqa: SLF001 - the store's own group machinery
+        try:
+            conn.execute(f'LISTEN "{self.channel}"')
+        except psycopg.Error as exc:
+            conn.close()
+            raise self.store._error("joining the group", exc) from None  # noqa: SLF001 - as above
+        return conn
 
     # ----------------------------------------------------------------- ownership
     def owns(self, sid: int) -> bool:
@@ -152,9 +169,7 @@ class Cluster:
 
     def _beat(self) -> int:
         """One heartbeat (with this process's statistics). Returns how many schedules it loaded."""
-        conn = self._conn
-        assert conn is not None
-        return self.leases.beat(conn, self.stats.snapshot())
+        return self.leases.beat(self._live.get(), self.stats.snapshot())
 
     def _load_partitions(self, parts: list[int]) -> int:
         return self.local.load_partitions(parts)
@@ -178,12 +193,14 @@ class Cluster:
             next_beat = time.monotonic() + period
             try:
                 self._beat()
-            except Exception:
-                logger.exception("tickwork: group heartbeat failed for %s", self.member)
+            except Exception:  # the connection lost (logged once by `Reconnecting`) or another error
+                if not self._live.down:
+                    logger.exception("tickwork: group heartbeat failed for %s", self.member)
             try:
                 self._catch_up()
             except Exception:  # a store error: tried again at the next heartbeat
-                logger.exception("tickwork: reading the commands of %s failed", self.member)
+                if not self._live.down:  # not while the server is out of reach (logged once)
+                    logger.exception("tickwork: reading the commands of %s failed", self.member)
 
     def _catch_up(self) -> None:
         """Apply the commands (and cancels) of the partitions held here that are not done
@@ -206,19 +223,16 @@ class Cluster:
         self.commands.apply([c for c in pending if c[1] not in unknown])
 
     def _listen(self, seconds: float) -> None:
-        conn = self._conn
-        if conn is None:
-            time.sleep(seconds)
-            return
         try:
+            conn = self._live.get()
             # Each one handled as it comes (not when the wait is over): a command's sender waits on it.
             for n in conn.notifies(timeout=seconds):
                 try:
                     self._on_notify(n.payload)
                 except Exception:  # a store error: the sender times out or it is retried at a takeover
                     logger.exception("tickwork: handling notification %r failed", n.payload)
-        except psycopg.Error:
-            time.sleep(seconds)
+        except (psycopg.Error, StoreError):  # dropped (reopened at the next use) or down: the heartbeat logs it
+            self._stopping.wait(seconds)
 
     def _on_notify(self, payload: str) -> None:
         kind, _, num = payload.rpartition(":")

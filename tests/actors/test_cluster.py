@@ -672,3 +672,145 @@ def test_a_command_of_a_schedule_the_owner_never_heard_of_is_answered_at_its_hea
     finally:
         a.stop()
         b.stop()
+
+
+def backends(s: Scheduler) -> list[int]:
+    """The server pids of every connection ``s`` holds: the store's, the coordinator's
+    (heartbeats, LISTEN) and the claimer's."""
+    cluster = s._rt.cluster
+    assert cluster is not None
+    conns = [cluster.store._live.conn if cluster.store._live else None, cluster._live.conn, cluster.claims.live.conn]
+    return [c.info.backend_pid for c in conns if c is not None and not c.closed]
+
+
+def test_a_member_whose_connections_are_all_dropped_reconnects_and_carries_on(pg_dsn: str, pg_group: str) -> None:
+    """The server drops every connection of b (as at a restart): b reconnects, heartbeats
+    again (holding partitions), keeps firing its schedules, and applies a's pause."""
+    starts: dict[str, list[tuple[float, int]]] = {"a": [], "b": []}
+    lock = threading.Lock()
+
+    def member(tag: str) -> Scheduler:
+        s = Scheduler(store=PostgresStore(pg_dsn, group=pg_group, lease_ttl=1.2, partitions=2), name=tag)
+
+        def tick() -> None:
+            f = current_firing()
+            assert f is not None
+            with lock:
+                starts[tag].append((time.monotonic(), f.schedule_id))
+
+        s.register("tick", tick)
+        s.start()
+        return s
+
+    def fired_by_b_since(t: float) -> set[int]:
+        with lock:
+            return {sid for at, sid in starts["b"] if at > t}
+
+    a, b = member("a"), member("b")
+    try:
+        ids = [a.schedule("tick", (), 0.05) for _ in range(6)]
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not fired_by_b_since(0):
+            time.sleep(0.02)
+        assert fired_by_b_since(0), "b never fired"
+        old = backends(b)
+        assert len(old) == 3
+        with psycopg.connect(pg_dsn, autocommit=True) as admin:
+            killed = admin.execute(
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000)) FROM unnest(%s::int[]) AS pid", (old,)
+            ).fetchone()
+        assert killed == (3,)
+        dropped = time.monotonic()
+
+        deadline = dropped + 6
+        while time.monotonic() < deadline and not (
+            b._rt.cluster.owned
+            and any(b._rt.cluster.owns(sid) for sid in ids)
+            and len(fired_by_b_since(dropped)) > 0
+            and len(backends(b)) == 3
+        ):
+            time.sleep(0.02)
+        assert any(b._rt.cluster.owns(sid) for sid in ids), "b never held a partition again"
+        ran = fired_by_b_since(dropped)
+        assert ran, "b never fired again after its connections were dropped"
+        assert len(backends(b)) == 3 and not set(backends(b)) & set(old)  # all three reopened...
+
+        sid = next(sid for sid in sorted(ran) if b._rt.cluster.owns(sid))
+        assert a.pause(sid)  # ...the coordinator's LISTENing again (or caught up at a heartbeat)
+        info = b.get_schedule(sid)
+        assert info is not None and info.status.value == "paused"
+        again = time.monotonic()
+        deadline = again + 3
+        while time.monotonic() < deadline and not fired_by_b_since(again) - {sid}:
+            time.sleep(0.02)
+        assert fired_by_b_since(again) - {sid}, "b stopped firing its other schedules"
+    finally:
+        a.stop()
+        b.stop()
+
+
+def test_a_member_cut_off_past_its_lease_rejoins_at_new_epochs_only(pg_dsn: str, pg_group: str) -> None:
+    """b's connections drop and it cannot reconnect for longer than its lease: a takes every
+    partition over; when b gets through again it takes partitions anew (epochs bumped) and
+    nothing it runs afterwards is claimed under an epoch it held before the drop."""
+    ran: list[tuple[str, int, int, float]] = []
+    lock = threading.Lock()
+
+    def member(tag: str) -> Scheduler:
+        s = Scheduler(store=PostgresStore(pg_dsn, group=pg_group, lease_ttl=1.2, partitions=2), name=tag)
+
+        def tick() -> None:
+            f = current_firing()
+            assert f is not None
+            with lock:
+                ran.append((tag, f.schedule_id, f.epoch, time.monotonic()))
+
+        s.register("tick", tick)
+        s.start()
+        return s
+
+    a, b = member("a"), member("b")
+    try:
+        ids = [a.schedule("tick", (), 0.05) for _ in range(6)]
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not (len(b._rt.cluster.owned) == 1 and any(r[0] == "b" for r in ran)):
+            time.sleep(0.02)
+        cluster = b._rt.cluster
+        before = {p: epoch for p, (epoch, _) in cluster.owned.items()}
+        assert len(before) == 1
+        store = cluster.store
+        assert store._live is not None
+        cut = threading.Event()
+        cut.set()
+
+        def unreachable(real: Callable[[], object]) -> Callable[[], object]:
+            def connect() -> object:
+                if cut.is_set():
+                    raise psycopg.OperationalError("connection refused (test)")
+                return real()
+
+            return connect
+
+        store._connect = unreachable(store._connect)  # type: ignore[method-assign]  # the claimer's, the coordinator's
+        store._live._open = unreachable(store._live._open)  # type: ignore[assignment]  # the store's own
+        with psycopg.connect(pg_dsn, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(pid, 5000) FROM unnest(%s::int[]) AS pid", (backends(b),))
+        dropped = time.monotonic()
+        deadline = dropped + 6
+        while time.monotonic() < deadline and not all(a._rt.cluster.owns(sid) for sid in ids):
+            time.sleep(0.02)
+        assert all(a._rt.cluster.owns(sid) for sid in ids), "a never took b's partition over"
+        cut.clear()
+        back = time.monotonic()
+        deadline = back + 6
+        while time.monotonic() < deadline and not any(r[0] == "b" and r[3] > back for r in ran):
+            time.sleep(0.02)
+        with lock:
+            after = [(sid, epoch) for tag, sid, epoch, at in ran if tag == "b" and at > back]
+        assert after, "b never fired again"
+        (part, old_epoch), = before.items()
+        assert all(epoch > old_epoch for sid, epoch in after if sid % 2 == part), (after, before)
+        assert b._rt.cluster.owned and all(e > before.get(p, 0) for p, (e, _) in b._rt.cluster.owned.items())
+    finally:
+        a.stop()
+        b.stop()

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+from typing import Any
 
 import pytest
 from runtime_support import START, run_for
@@ -147,3 +148,75 @@ def test_the_package_keeps_the_names_imported_from_it() -> None:
     assert postgres._redact("postgresql://u:secret@h/db") == "postgresql://u:***@h/db"
     s = postgres.PostgresStore("postgresql://u:secret@h/db", group="g")
     assert "secret" not in repr(s) and "secret" not in s.location
+
+
+def test_a_write_after_the_server_dropped_the_connection_reconnects(pg_dsn: str, pg_group: str) -> None:
+    """The statement that meets the drop fails with a StoreError (nothing written; the
+    scheduler's ledger retries it); the next use reopens the connection, not failing forever."""
+    a, b = PostgresStore(pg_dsn, group=pg_group), PostgresStore(pg_dsn, group=pg_group)
+    with a, b, psycopg.connect(pg_dsn, autocommit=True) as admin:
+        a.put(rec(a.next_id()))
+        assert a._live is not None and a._live.conn is not None
+        old = a._live.conn.info.backend_pid
+        admin.execute("SELECT pg_terminate_backend(%s, 5000)", (old,))  # returns once it ended
+        try:
+            a.put(rec(1, name="renamed"))  # meets the drop: fails (nothing written)...
+        except StoreError as exc:
+            assert "writing 1 record" in str(exc)
+            a.put(rec(1, name="renamed"))  # ...retried (as the ledger does): on a new connection
+        a.put(rec(2, name="second"))
+        assert a._live.conn is not None and a._live.conn.info.backend_pid != old
+        assert [(r.id, r.name) for r in a.load().schedules] == [(1, "renamed"), (2, "second")]
+        assert [(r.id, r.name) for r in b.load().schedules] == [(1, "renamed"), (2, "second")]
+
+
+class _FakeConn:
+    def __init__(self) -> None:
+        self.closed = False
+        self.broken = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_dropped_connection_is_reopened_with_a_backoff_and_logged_once_per_outage(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from actors.store.postgres import live
+
+    now = [100.0]
+    monkeypatch.setattr(live.time, "monotonic", lambda: now[0])
+    opened: list[_FakeConn] = []
+    down = [False]
+
+    def open_() -> Any:
+        if down[0]:
+            raise psycopg.OperationalError("connection refused")
+        opened.append(_FakeConn())
+        return opened[-1]
+
+    r = live.Reconnecting(open_, "test")
+    first = r.get()
+    assert r.get() is first and not r.down
+    first.broken = True
+    down[0] = True
+    with caplog.at_level("WARNING", logger="tickwork"):
+        with pytest.raises(psycopg.OperationalError, match="refused"):
+            r.get()
+        assert r.down
+        with pytest.raises(psycopg.OperationalError, match="retrying in"):
+            r.get()  # within the backoff: the server is not asked again
+        now[0] += live.RECONNECT_BACKOFF_S
+        with pytest.raises(psycopg.OperationalError, match="refused"):
+            r.get()
+        down[0] = False
+        now[0] += live.RECONNECT_BACKOFF_S
+        second = r.get()
+    assert second is not first and first.closed and r.get() is second and not r.down
+    messages = [m.getMessage() for m in caplog.records]
+    assert messages == [
+        "tickwork: the test connection was lost; reconnecting",
+        "tickwork: the test connection is back after 1.0s",
+    ]
+    r.close()
+    assert second.closed and r.conn is None

@@ -1,6 +1,6 @@
 """`PostgresBase`: what every part of `PostgresStore` builds on: where the group is,
-its one connection (opened with the tables, used under the store's lock) and the error
-messages."""
+its one connection (opened with the tables, used under the store's lock, reopened on its
+next use if the server dropped it) and the error messages."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import psycopg
 
 from actors.store.base import Store
 from actors.store.errors import StoreError
+from actors.store.postgres.live import Reconnecting
 from actors.store.postgres.schema import DDL, DDL_LOCK, POSTGRES_SCHEMA_VERSION
 
 if TYPE_CHECKING:
@@ -30,7 +31,23 @@ class PostgresBase(Store):
         self.group = group
         self.partitions = partitions
         self._connect_timeout = connect_timeout
-        self._conn: Connection[Any] | None = None
+        #: The store's connection while open (reopened once broken: see `_conn`).
+        self._live: Reconnecting | None = None
+
+    @property
+    def _conn(self) -> Connection[Any] | None:
+        """The store's connection while it is open (None when closed): reopened if the
+        server dropped it (the statement that met the drop failed; this one may run)."""
+        live = self._live
+        if live is None:
+            return None
+        conn = live.conn
+        if conn is not None and not conn.closed and not conn.broken:
+            return conn
+        try:
+            return live.get()
+        except psycopg.Error as exc:
+            raise self._error("reconnecting", exc) from None
 
     @property
     def location(self) -> str:
@@ -99,16 +116,13 @@ class PostgresBase(Store):
                 f"schedule store {self.location} has {parts} partitions, this store object {self.partitions}: "
                 f"every process of a group must use the same partitions= (pass partitions={parts})"
             )
-        self._conn = conn
+        self._live = Reconnecting(self._connect, f"store ({self.location})", conn)
         return int(max(high_water, top))
 
     def _release(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            try:
-                conn.close()
-            except psycopg.Error:
-                pass
+        live, self._live = self._live, None
+        if live is not None:
+            live.close()
 
 
 def _redact(dsn: str) -> str:
