@@ -4,6 +4,7 @@ to write (the supervisor writes them in batches, before it books results)."""
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
@@ -75,6 +76,8 @@ class Ledger:
         #: Set once stop() has written the last batch: nothing is written after.
         self.frozen = False
         self.drain_requested = False
+        #: Since when (time.monotonic) batch writes have been failing; None while they succeed.
+        self.failing_since: float | None = None
         #: Tells the supervisor to drain: wired by the runtime once the supervisor runs.
         self.request_drain: Callable[[], None] = _not_wired
 
@@ -123,12 +126,26 @@ class Ledger:
                     st = dirty.pop(sid, None)
                     if st is not None:
                         store.put(to_record(st))
-        except Exception:
-            logger.exception("tickwork: writing %d schedule(s) to %s failed; will retry", len(ids), store.location)
+        except Exception as exc:
+            # Logged once per outage (with the traceback), not at every retry of it.
+            if self.failing_since is None:
+                self.failing_since = time.monotonic()
+                logger.error(
+                    "tickwork: writing %d schedule(s) to %s failed; will retry (logged again when writes resume)",
+                    len(ids), store.location, exc_info=exc,
+                )
+            else:
+                logger.debug("tickwork: writing to %s failed again: %r", store.location, exc)
             for sid in ids:
                 st = self.states.get(sid)
                 if st is not None:
                     dirty.setdefault(sid, st)
+            return
+        if self.failing_since is not None:
+            logger.warning(
+                "tickwork: writes to %s resumed after %.1f s", store.location, time.monotonic() - self.failing_since
+            )
+            self.failing_since = None
 
     def freeze(self) -> None:
         """Write what is pending, then stop writing (stop() must not store cancellations)."""

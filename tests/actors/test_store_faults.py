@@ -168,3 +168,30 @@ def test_changes_told_to_the_actor_directly_are_stored(tmp_path: Path) -> None:
     s.stop()
     rows = stored(db)
     assert (rows[paused].status, rows[cancelled].status) == ("paused", "cancelled")
+
+
+def test_an_outage_of_batch_writes_is_logged_once_and_its_end_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The supervisor retries a failed batch write at every drain; a full disk for a
+    while is one ERROR (with the traceback) and one WARNING when writes resume, not an
+    ERROR per retry, and what was waiting is written in the end."""
+    db = tmp_path / "s.db"
+    clock = VirtualClock(START)
+    calls: list[Any] = []
+    s, store = start(db, clock, calls)
+    try:
+        sid = s.schedule("ping", ["a"], ScheduleAt.at_interval(1.0))
+        store.full = True
+        with caplog.at_level("DEBUG", logger="tickwork"):
+            run_for(s, clock, 10)  # ten firings: ten batches of changed counters, all failing
+            store.full = False
+            run_for(s, clock, 1)
+        errors = [r for r in caplog.records if r.levelname == "ERROR" and "will retry" in r.getMessage()]
+        resumed = [r for r in caplog.records if "resumed" in r.getMessage()]
+        assert len(errors) == 1 and errors[0].exc_info is not None
+        assert len(resumed) == 1
+        assert len(calls) == 11
+        assert stored(db)[sid].execution_count == 11  # written once the disk had room again
+    finally:
+        assert s.stop(timeout=10)
