@@ -15,7 +15,7 @@ import types
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import pytest
@@ -683,6 +683,21 @@ def backends(s: Scheduler) -> list[int]:
     return [c.info.backend_pid for c in conns if c is not None and not c.closed]
 
 
+def ticking_member(dsn: str, group: str, tag: str, record: Callable[[Any], None]) -> Scheduler:
+    """A started member (lease_ttl 1.2 s, 2 partitions) whose target "tick" hands each
+    firing's `current_firing()` to ``record``."""
+    s = Scheduler(store=PostgresStore(dsn, group=group, lease_ttl=1.2, partitions=2), name=tag)
+
+    def tick() -> None:
+        f = current_firing()
+        assert f is not None
+        record(f)
+
+    s.register("tick", tick)
+    s.start()
+    return s
+
+
 def test_a_member_whose_connections_are_all_dropped_reconnects_and_carries_on(pg_dsn: str, pg_group: str) -> None:
     """The server drops every connection of b (as at a restart): b reconnects, heartbeats
     again (holding partitions), keeps firing its schedules, and applies a's pause."""
@@ -690,17 +705,11 @@ def test_a_member_whose_connections_are_all_dropped_reconnects_and_carries_on(pg
     lock = threading.Lock()
 
     def member(tag: str) -> Scheduler:
-        s = Scheduler(store=PostgresStore(pg_dsn, group=pg_group, lease_ttl=1.2, partitions=2), name=tag)
-
-        def tick() -> None:
-            f = current_firing()
-            assert f is not None
+        def record(f: Any) -> None:
             with lock:
                 starts[tag].append((time.monotonic(), f.schedule_id))
 
-        s.register("tick", tick)
-        s.start()
-        return s
+        return ticking_member(pg_dsn, pg_group, tag, record)
 
     def fired_by_b_since(t: float) -> set[int]:
         with lock:
@@ -757,17 +766,11 @@ def test_a_member_cut_off_past_its_lease_rejoins_at_new_epochs_only(pg_dsn: str,
     lock = threading.Lock()
 
     def member(tag: str) -> Scheduler:
-        s = Scheduler(store=PostgresStore(pg_dsn, group=pg_group, lease_ttl=1.2, partitions=2), name=tag)
-
-        def tick() -> None:
-            f = current_firing()
-            assert f is not None
+        def record(f: Any) -> None:
             with lock:
                 ran.append((tag, f.schedule_id, f.epoch, time.monotonic()))
 
-        s.register("tick", tick)
-        s.start()
-        return s
+        return ticking_member(pg_dsn, pg_group, tag, record)
 
     a, b = member("a"), member("b")
     try:
