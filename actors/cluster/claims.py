@@ -103,8 +103,8 @@ class Claims:
         """Claim this firing before its target runs (blocks for one batched round trip);
         None if this process may not run it (not held, fenced, or already done)."""
         part = s.id % self.parts
-        held = self._trusted(part)
-        if held is None or self._stopping.is_set():
+        held = self.owned.get(part)
+        if held is None or time.monotonic() >= held[1] or self._stopping.is_set():
             return None
         with self._cv:
             got = self._ready.pop((s.id, grid), None)
@@ -120,29 +120,10 @@ class Claims:
             if not req.done.wait(self.ttl):
                 return None
             got = req.result
-        held = self._trusted(part)
-        if got is None or held is None or held[0] != got[1]:
+        held = self.owned.get(part)
+        if got is None or held is None or held[0] != got[1] or time.monotonic() >= held[1]:
             return None
         return Firing(s.id, Timestamp.from_micros(grid), got[0], got[1])
-
-    def _trusted(self, part: int) -> tuple[int, float] | None:
-        """This process's lease of ``part`` if it trusts it now: (epoch, until). A lease
-        still held but past its local trust window (a late heartbeat: a loaded machine,
-        a slow server) is waited on until the next heartbeat renews or drops it, at most
-        ``ttl``: refusing at once would skip the firing for good while this process,
-        renewing the lease, stays its owner."""
-        held = self.owned.get(part)
-        if held is None or time.monotonic() < held[1]:
-            return held
-        deadline = time.monotonic() + self.ttl
-        while not self._stopping.is_set() and time.monotonic() < deadline:
-            self._stopping.wait(0.005)
-            held = self.owned.get(part)
-            if held is None:
-                return None  # lost or released: another member runs it
-            if time.monotonic() < held[1]:
-                return held  # renewed
-        return None
 
     def completed(self, firing: Firing) -> None:
         """Record that ``firing``'s target returned (batched with the next claims)."""
